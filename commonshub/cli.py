@@ -1,0 +1,247 @@
+"""`commonshub`: serve the hub and administer it without a browser. Every command is scriptable:
+given its flags, none prompts."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from commonshub.errors import HubError
+from commonshub.hub import Hub
+from commonshub.settings import Settings
+
+app = typer.Typer(
+    help="Commons Hub: a self-hosted, community-governed hub for AI models and datasets.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage access tokens.", no_args_is_help=True)
+org_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(org_app, name="org")
+app.add_typer(db_app, name="db")
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Data directory (default: $COMMONSHUB_DATA_DIR or ./hub-data)."),
+]
+
+
+def _settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    return Settings.from_env(data_dir=data_dir, **overrides)
+
+
+def _fail(message: str) -> None:
+    typer.secho(f"Error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _admin(data_dir: Path | None) -> Iterator[Session]:
+    """A write transaction for one administrative command, on a migrated database."""
+    from commonshub import db
+
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.upgrade(settings.resolved_database_url)
+    hub = Hub(settings)
+    try:
+        with hub.db.unit_of_work(write=True) as uow:
+            yield uow.session
+    except HubError as exc:
+        _fail(exc.message)
+    finally:
+        hub.db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    data_dir: DataDir = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes [default: 1].")] = None,
+) -> None:
+    """Migrate the database, create the first administrator if there is none, and serve the hub."""
+    import uvicorn
+
+    from commonshub import db
+    from commonshub.repos.recovery import recover
+
+    settings = _settings(data_dir, host=host, port=port, workers=workers)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.upgrade(settings.resolved_database_url)
+    hub = Hub(settings)
+    try:
+        recover(hub)
+        _bootstrap(hub)
+    finally:
+        hub.db.dispose()
+    # The workers build their own app from the same settings, passed down through the environment.
+    os.environ["COMMONSHUB_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ.setdefault("COMMONSHUB_DATABASE_URL", settings.resolved_database_url)
+    typer.echo(f"Commons Hub on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    uvicorn.run(
+        "commonshub.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+    )
+
+
+def _bootstrap(hub: Hub) -> None:
+    """On the first start, with no user yet: an administrator `admin` and a write token, shown once."""
+    from commonshub.accounts.service import create_token, create_user
+    from commonshub.models import User
+
+    with hub.db.unit_of_work(write=True) as uow:
+        if uow.session.scalar(select(func.count()).select_from(User)):
+            return
+        admin = create_user(uow.session, "admin", fullname="Administrator", is_admin=True)
+        _, value = create_token(uow.session, admin, name="bootstrap", role="write")
+    url = hub.settings.public_url or f"http://{hub.settings.host}:{hub.settings.port}"
+    typer.secho("\nCreated the administrator `admin`. Its token is shown only this once:\n", bold=True)
+    typer.echo(f"    export HF_ENDPOINT={url}")
+    typer.echo(f"    export HF_TOKEN={value}\n")
+
+
+@user_app.command("create")
+def user_create(
+    name: str,
+    email: Annotated[str | None, typer.Option(help="Email address.")] = None,
+    fullname: Annotated[str, typer.Option(help="Display name.")] = "",
+    password: Annotated[str | None, typer.Option(help="Password for the web UI.")] = None,
+    admin: Annotated[bool, typer.Option("--admin", help="Make the user a site administrator.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user."""
+    from commonshub.accounts.service import create_user
+
+    with _admin(data_dir) as session:
+        user = create_user(session, name, email=email, fullname=fullname, password=password, is_admin=admin)
+        typer.echo(f"Created user {user.name}" + (" (administrator)" if admin else ""))
+
+
+@token_app.command("create")
+def token_create(
+    user: str,
+    name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "default",
+    role: Annotated[str, typer.Option(help="read or write.")] = "write",
+    value: Annotated[
+        str | None, typer.Option(help="Use this value instead of a random one (scripted set-ups).")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an access token for USER and print it: it is stored hashed, so it is shown only now."""
+    from commonshub.accounts.service import create_token, user_by_name
+
+    with _admin(data_dir) as session:
+        owner = user_by_name(session, user)
+        _, token = create_token(session, owner, name=name, role=role, value=value)
+    typer.echo(token)
+
+
+@token_app.command("revoke")
+def token_revoke(user: str, name: str, data_dir: DataDir = None) -> None:
+    """Revoke every token of USER called NAME."""
+    from commonshub.accounts.service import revoke_tokens, user_by_name
+
+    with _admin(data_dir) as session:
+        count = revoke_tokens(session, user_by_name(session, user), name)
+    typer.echo(f"Revoked {count} token(s)")
+
+
+def _member(spec: str) -> tuple[str, str]:
+    user, sep, role = spec.partition(":")
+    if not sep or not user or not role:
+        _fail(f"{spec!r} is not USER:ROLE")
+    return user, role
+
+
+@org_app.command("create")
+def org_create(
+    name: str,
+    fullname: Annotated[str, typer.Option(help="Display name.")] = "",
+    member: Annotated[
+        list[str] | None, typer.Option(help="USER:ROLE (read, contributor, write, admin); repeatable.")
+    ] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an organization, optionally with members."""
+    from commonshub.accounts.service import create_org, set_membership, user_by_name
+
+    members = [_member(m) for m in member or []]
+    with _admin(data_dir) as session:
+        org = create_org(session, name, fullname=fullname)
+        for user, role in members:
+            set_membership(session, org, user_by_name(session, user), role)
+    typer.echo(f"Created organization {name}")
+
+
+@org_app.command("add-member")
+def org_add_member(org: str, member: str, data_dir: DataDir = None) -> None:
+    """Add USER:ROLE to ORG (or change the role of a member)."""
+    from commonshub.accounts.service import org_by_name, set_membership, user_by_name
+
+    user, role = _member(member)
+    with _admin(data_dir) as session:
+        set_membership(session, org_by_name(session, org), user_by_name(session, user), role)
+    typer.echo(f"{user} is now {role} in {org}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: DataDir = None) -> None:
+    """Bring the database schema up to date (safe to run at any time)."""
+    from commonshub import db
+
+    settings = _settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db.upgrade(settings.resolved_database_url)
+    typer.echo("Database is up to date")
+
+
+@app.command()
+def fsck(
+    repair: Annotated[bool, typer.Option("--repair", help="Fix what can be fixed.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Check git refs, database rows and blobs against each other; report (--repair: fix) mismatches."""
+    from commonshub import db
+    from commonshub.repos.fsck import check
+
+    settings = _settings(data_dir)
+    db.upgrade(settings.resolved_database_url)
+    hub = Hub(settings)
+    try:
+        problems = check(hub, repair=repair)
+    finally:
+        hub.db.dispose()
+    for problem in problems:
+        state = "fixed" if problem.repaired else "found"
+        typer.echo(f"{state}: {problem.kind}: {problem.subject}: {problem.detail}")
+    left = [p for p in problems if not p.repaired]
+    typer.echo(f"{len(problems)} problem(s), {len(problems) - len(left)} fixed")
+    if left:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    try:
+        app()
+    except HubError as exc:
+        typer.secho(f"Error: {exc.message}", fg=typer.colors.RED, err=True)
+        sys.exit(1)

@@ -1,0 +1,161 @@
+"""The database: engine, sessions, the request's unit of work, migrations.
+
+This is the only module that commits (STYLE.md habit 4). A request's `UnitOfWork` owns its
+transaction, the per-repo locks it took, and the git ref moves it publishes: on commit the refs
+move (each journaled, see gitstore) and then the database commits, under the same locks, so
+readers never see a ref without its rows for long, and a crash between the two is repaired from
+the journal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class Publisher(Protocol):
+    """A change outside the database that becomes visible together with a commit."""
+
+    def publish(self) -> None:
+        """Make the change visible; called just before the database commits."""
+
+    def retract(self) -> None:
+        """Undo `publish` because the database commit failed."""
+
+    def settle(self) -> None:
+        """The outcome is final (committed or retracted): forget any recovery record."""
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False}, pool_size=20, max_overflow=20)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # We issue BEGIN ourselves (below); the driver's implicit transactions would get in the way.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # A write transaction that starts as a reader fails at its first write if another writer
+    # committed meanwhile (SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot wait out). Writers
+    # therefore take the write lock when they begin.
+    if conn.get_execution_options().get("hub_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+class UnitOfWork:
+    """One request's transaction, with the locks and publishers that commit with it."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._held = contextlib.ExitStack()
+        self._publishers: list[Publisher] = []
+
+    def hold(self, context: contextlib.AbstractContextManager[T]) -> T:
+        """Enter `context` (a lock) until the transaction ends."""
+        return self._held.enter_context(context)
+
+    def publish_on_commit(self, publisher: Publisher) -> None:
+        self._publishers.append(publisher)
+
+    def commit(self) -> None:
+        published: list[Publisher] = []
+        try:
+            self.session.flush()
+            for publisher in self._publishers:
+                publisher.publish()
+                published.append(publisher)
+            self.session.commit()
+        except BaseException:
+            for publisher in reversed(published):
+                publisher.retract()
+            self.session.rollback()
+            raise
+        finally:
+            self._finish(published)
+
+    def rollback(self) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self._finish([])
+
+    def _finish(self, published: list[Publisher]) -> None:
+        try:
+            for publisher in published:
+                publisher.settle()
+        finally:
+            self._publishers.clear()
+            self._held.close()
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._readers = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = sessionmaker(self.engine.execution_options(hub_write=True), expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def session(self, *, write: bool = False) -> Session:
+        return (self._writers if write else self._readers)()
+
+    @contextlib.contextmanager
+    def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
+        """A transaction that commits when the block ends normally and rolls back otherwise."""
+        session = self.session(write=write)
+        uow = UnitOfWork(session)
+        try:
+            yield uow
+        except BaseException:
+            uow.rollback()
+            raise
+        else:
+            uow.commit()
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser treats % as interpolation; URLs may contain percent-encoded passwords.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` (`commonshub db upgrade`)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)

@@ -1,0 +1,47 @@
+"""The hub's stores, opened once from settings, and the context a service call runs in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from commonshub.accounts.permissions import Identity
+from commonshub.db import Database, UnitOfWork
+from commonshub.gitstore import GitStore
+from commonshub.repos.downloads import DownloadCounter
+from commonshub.settings import Settings
+from commonshub.storage import BlobStore, LocalBlobStore, Staging
+
+
+class Hub:
+    """Everything with a lifetime: the database, git, blobs, staging, the download counter."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.resolved_database_url)
+        self.git = GitStore(settings.data_dir / "repos")
+        self.blobs: BlobStore = LocalBlobStore(settings.data_dir / "blobs")
+        self.staging = Staging(settings.data_dir / "tmp")
+        self.secret = settings.resolved_secret_key()
+        self.downloads = DownloadCounter(self.db, interval=settings.download_flush_interval)
+
+    def close(self) -> None:
+        self.downloads.stop()
+        self.db.dispose()
+
+
+@dataclass
+class Context:
+    """What a service call needs: the stores, this request's transaction, who is asking."""
+
+    hub: Hub
+    uow: UnitOfWork
+    identity: Identity
+    # Absolute origin for links in responses (COMMONSHUB_PUBLIC_URL or the request's own).
+    base_url: str
+
+    @property
+    def session(self) -> Session:
+        return self.uow.session

@@ -1,0 +1,46 @@
+"""Every ORM model, importable from one place (Alembic reads Base.metadata from here)."""
+
+from commonshub.models.accounts import (
+    ORG_ROLES,
+    TOKEN_ROLES,
+    AccessToken,
+    Account,
+    Membership,
+    Organization,
+    User,
+)
+from commonshub.models.base import Base, utcnow
+from commonshub.models.events import Event
+from commonshub.models.repos import (
+    REPO_TYPES,
+    Blob,
+    DownloadDay,
+    LfsObject,
+    RefUpdate,
+    Repo,
+    RepoFile,
+    RepoRedirect,
+    RepoTag,
+)
+
+__all__ = [
+    "ORG_ROLES",
+    "REPO_TYPES",
+    "TOKEN_ROLES",
+    "AccessToken",
+    "Account",
+    "Base",
+    "Blob",
+    "DownloadDay",
+    "Event",
+    "LfsObject",
+    "Membership",
+    "Organization",
+    "RefUpdate",
+    "Repo",
+    "RepoFile",
+    "RepoRedirect",
+    "RepoTag",
+    "User",
+    "utcnow",
+]

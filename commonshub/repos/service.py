@@ -1,0 +1,588 @@
+"""Repositories: lookup and permissions, lifecycle, refs, and the database index of each head.
+
+Every write to a repo's refs goes through `lock_repo` (the repo lock, held until the request's
+transaction ends) and `move_ref` (a reflog row plus a journaled ref move published on commit).
+When `main` moves, `index_head` refreshes the rows that listing, search and `model_info` read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.orm import joinedload
+
+from commonshub.accounts.permissions import can_create_in, can_manage, can_read, can_write
+from commonshub.accounts.service import account_by_name
+from commonshub.errors import (
+    BadRequest,
+    Conflict,
+    EntryNotFound,
+    Forbidden,
+    GatedRepo,
+    HubError,
+    NotFound,
+    RepoNotFound,
+    RevisionNotFound,
+    Unauthorized,
+)
+from commonshub.gitstore import (
+    CommitInfo,
+    GitRepo,
+    LfsPointer,
+    PutFile,
+    StagedCreation,
+    TreeEntry,
+    default_gitattributes,
+    format_pointer,
+    is_valid_ref_name,
+)
+from commonshub.hub import Context
+from commonshub.models import Event, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
+from commonshub.repos.cards import CardError, derive, parse_card, parse_config
+from commonshub.repos.schemas import NEEDS_FILES, RepoView
+
+TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
+URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+SPACE_SDKS = ("gradio", "streamlit", "docker", "static")
+MAIN = "refs/heads/main"
+
+# The client's own rule for repo names (huggingface_hub validate_repo_id), minus the namespace.
+_REPO_NAME = re.compile(r"[\w\-.]{1,96}")
+
+
+class RepoMoved(Exception):
+    """The repo was renamed; the request is redirected (307) to the same URL under `new_id`."""
+
+    def __init__(self, old_id: str, new_id: str) -> None:
+        super().__init__(new_id)
+        self.old_id = old_id
+        self.new_id = new_id
+
+
+def repo_url(base_url: str, repo: Repo) -> str:
+    return f"{base_url}/{URL_PREFIX[repo.type]}{repo.repo_id}"
+
+
+def author_email(name: str) -> str:
+    return f"{name}@users.noreply.commonshub"
+
+
+def event(ctx: Context, kind: str, repo: Repo | None = None, /, **data: Any) -> None:
+    """Append one audit event for this write, tagged `kind` ("subject:action")."""
+    if repo is not None:
+        data.setdefault("repo", repo.repo_id)
+        data.setdefault("type", repo.type)
+    ctx.session.add(
+        Event(tag=kind, actor_id=ctx.identity.user_id, repo_id=repo.id if repo else None, data=data)
+    )
+
+
+# --- lookup and permissions ---
+
+
+def validate_repo_name(name: str) -> None:
+    if (
+        not _REPO_NAME.fullmatch(name)
+        or "--" in name
+        or ".." in name
+        or name.endswith(".git")
+        or name[0] in "-."
+        or name[-1] in "-."
+    ):
+        raise BadRequest(
+            f"Invalid repo name {name!r}: use letters, digits, '-', '_' and '.', at most 96 characters, "
+            "no '--' or '..', not ending in '.git'"
+        )
+
+
+def find_repo(ctx: Context, repo_type: str, namespace: str, name: str) -> Repo:
+    """The repo the caller may read, or RepoNotFound (or a redirect if it was renamed)."""
+    key = f"{namespace}/{name}".lower()
+    repo = ctx.session.scalar(
+        select(Repo).options(joinedload(Repo.namespace)).where(Repo.type == repo_type, Repo.key == key)
+    )
+    if repo is None:
+        moved = ctx.session.scalar(
+            select(Repo)
+            .options(joinedload(Repo.namespace))
+            .join(RepoRedirect, RepoRedirect.repo_id == Repo.id)
+            .where(RepoRedirect.type == repo_type, RepoRedirect.key == key)
+        )
+        if moved is not None and can_read(ctx.identity, moved):
+            raise RepoMoved(f"{namespace}/{name}", moved.repo_id)
+        raise RepoNotFound(anonymous=ctx.identity.anonymous)
+    if not can_read(ctx.identity, repo):
+        raise RepoNotFound(anonymous=ctx.identity.anonymous)
+    return repo
+
+
+def _refuse(ctx: Context, action: str) -> HubError:
+    if ctx.identity.anonymous:
+        return Unauthorized(f"You must be authenticated to {action}")
+    if ctx.identity.token_role != "write":
+        return Forbidden(f"Your token has read access only; it cannot be used to {action}")
+    return Forbidden(f"You don't have the rights to {action}")
+
+
+def require_write(ctx: Context, repo: Repo) -> None:
+    if not can_write(ctx.identity, repo):
+        raise _refuse(ctx, f"write to {repo.repo_id}")
+
+
+def require_manage(ctx: Context, repo: Repo) -> None:
+    if not can_manage(ctx.identity, repo):
+        raise _refuse(ctx, f"manage {repo.repo_id}")
+
+
+def require_content(ctx: Context, repo: Repo) -> None:
+    """Gated repos: metadata is public, file contents only for those who may write.
+
+    Access requests (and so access for other users) arrive with accounts and permissions.
+    """
+    if repo.gated and not can_write(ctx.identity, repo) and not ctx.identity.is_admin:
+        kind = repo.type
+        if ctx.identity.anonymous:
+            raise GatedRepo(
+                f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and be "
+                "authenticated to access it. Please log in.",
+                status=401,
+            )
+        raise GatedRepo(
+            f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized list. "
+            f"Visit {repo_url(ctx.base_url, repo)} to ask for access."
+        )
+
+
+# --- git access ---
+
+
+def open_git(ctx: Context, repo: Repo) -> GitRepo:
+    return ctx.hub.git.open(repo.uid)
+
+
+def resolve_revision(git: GitRepo, revision: str) -> str:
+    sha = git.resolve(revision)
+    if sha is None:
+        raise RevisionNotFound(revision)
+    return sha
+
+
+def lock_repo(ctx: Context, repo: Repo) -> GitRepo:
+    """Take the repo's write lock until the transaction ends, and repair what a crash left.
+
+    Writers take the database's write lock first (SQLite: BEGIN IMMEDIATE on the first query of a
+    write request; PostgreSQL: an advisory lock here), then this one, always in that order.
+    """
+    if ctx.hub.db.engine.dialect.name == "postgresql":
+        ctx.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": repo.id})
+    ctx.uow.hold(ctx.hub.git.lock(repo.uid))
+    git = open_git(ctx, repo)
+    entries = ctx.hub.git.journal_entries(repo.uid)
+    if entries:
+        tokens = [move.token for _, move in entries]
+        committed = set(ctx.session.scalars(select(RefUpdate.token).where(RefUpdate.token.in_(tokens))))
+        git.settle_orphaned_moves(committed)
+    head = git.ref_target(MAIN)
+    if head != repo.head_sha:
+        index_head(ctx, repo, git, head)
+    return git
+
+
+def move_ref(ctx: Context, repo: Repo, git: GitRepo, ref: str, new: str | None, *, old: str | None) -> None:
+    """Move `ref` from `old` to `new` when the transaction commits (the caller holds the lock)."""
+    move = git.new_move(ref, old, new)
+    ctx.session.add(
+        RefUpdate(
+            repo_id=repo.id,
+            ref=ref,
+            old_sha=old,
+            new_sha=new,
+            token=move.token,
+            actor_id=ctx.identity.user_id,
+        )
+    )
+    ctx.uow.publish_on_commit(git.stage_ref(move))
+    if ref == MAIN:
+        index_head(ctx, repo, git, new)
+
+
+def index_head(ctx: Context, repo: Repo, git: GitRepo, sha: str | None) -> None:
+    """Make the database's index of the repo describe commit `sha` of main."""
+    session = ctx.session
+    files = git.files(sha) if sha else []
+    session.execute(delete(RepoFile).where(RepoFile.repo_id == repo.id))
+    if files:
+        session.execute(
+            insert(RepoFile),
+            [
+                {
+                    "repo_id": repo.id,
+                    "path": f.path,
+                    "size": f.size,
+                    "blob_id": f.oid,
+                    "lfs_oid": f.lfs.oid if f.lfs else None,
+                    "lfs_size": f.lfs.size if f.lfs else None,
+                }
+                for f in files
+            ],
+        )
+    by_path = {f.path: f for f in files}
+    card_data = read_card(ctx, git, by_path.get("README.md"), repo.type)
+    config = None
+    if repo.type == "model" and (entry := by_path.get("config.json")) and entry.lfs is None:
+        config = parse_config(git.read_blob(entry.oid))
+    derived = derive(repo.type, card_data or {}, list(by_path), config)
+    session.execute(delete(RepoTag).where(RepoTag.repo_id == repo.id))
+    if derived.tags:
+        session.execute(insert(RepoTag), [{"repo_id": repo.id, "tag": t} for t in derived.tags])
+    repo.head_sha = sha
+    repo.card_data = card_data
+    repo.config = config
+    repo.library_name = derived.library_name
+    repo.pipeline_tag = derived.pipeline_tag
+    if sha:
+        repo.last_modified = git.commit_info(sha).date
+    lfs_bytes = session.scalar(
+        select(func.coalesce(func.sum(LfsObject.size), 0)).where(LfsObject.repo_id == repo.id)
+    )
+    repo.used_storage = int(lfs_bytes or 0) + sum(f.size for f in files if f.lfs is None)
+
+
+def read_card(ctx: Context, git: GitRepo, entry: TreeEntry | None, repo_type: str) -> dict[str, Any] | None:
+    """The card metadata of a README.md entry; None if there is none or it cannot be read."""
+    if entry is None or entry.type != "file" or entry.lfs is not None:
+        return None
+    try:
+        text_ = git.read_blob(entry.oid).decode("utf-8", "replace")
+        return parse_card(text_, repo_type, max_bytes=ctx.hub.settings.max_card_bytes).data
+    except CardError:
+        return None
+
+
+# --- lifecycle ---
+
+
+def create_repo(
+    ctx: Context,
+    repo_type: str,
+    namespace: str | None,
+    name: str,
+    *,
+    private: bool,
+    sdk: str | None = None,
+) -> Repo:
+    identity = ctx.identity
+    if identity.anonymous:
+        raise Unauthorized("You must be authenticated to create a repo")
+    namespace = namespace or identity.name
+    assert namespace is not None
+    validate_repo_name(name)
+    owner = account_by_name(ctx.session, namespace)
+    if owner is None:
+        raise NotFound(f"Namespace {namespace!r} not found")
+    if not can_create_in(identity, owner.id):
+        raise _refuse(ctx, f"create a repo under {owner.name}")
+    if repo_type == "space" and sdk not in SPACE_SDKS:
+        raise BadRequest(f"A Space needs an sdk: one of {', '.join(SPACE_SDKS)}")
+    key = f"{owner.name}/{name}".lower()
+    existing = ctx.session.scalar(
+        select(Repo).options(joinedload(Repo.namespace)).where(Repo.type == repo_type, Repo.key == key)
+    )
+    if existing is not None:
+        raise Conflict(
+            f"You already created this {repo_type} repo", extra={"url": repo_url(ctx.base_url, existing)}
+        )
+    # A new repo takes its name back from a repo that moved away from it.
+    ctx.session.execute(delete(RepoRedirect).where(RepoRedirect.type == repo_type, RepoRedirect.key == key))
+    repo = Repo(
+        type=repo_type,
+        namespace_id=owner.id,
+        name=name,
+        key=key,
+        private=private,
+        sdk=sdk if repo_type == "space" else None,
+        created_by_id=identity.user_id,
+    )
+    repo.namespace = owner
+    ctx.session.add(repo)
+    ctx.session.flush()
+    git = ctx.hub.git.create(repo.uid)
+    ctx.uow.publish_on_commit(StagedCreation(ctx.hub.git, repo.uid))
+    blob = git.write_blob(default_gitattributes(repo_type))
+    assert identity.name is not None
+    sha = git.write_commit(
+        None,
+        [PutFile(".gitattributes", blob)],
+        title="initial commit",
+        message="",
+        author=identity.name,
+        email=author_email(identity.name),
+        when=utcnow(),
+    )
+    move_ref(ctx, repo, git, MAIN, sha, old=None)
+    event(ctx, "repo:create", repo, private=private)
+    return repo
+
+
+def delete_repo(ctx: Context, repo: Repo) -> None:
+    require_manage(ctx, repo)
+    lock_repo(ctx, repo)
+    event(ctx, "repo:delete", repo)
+    ctx.session.delete(repo)
+    ctx.uow.publish_on_commit(ctx.hub.git.stage_removal(repo.uid))
+
+
+def move_repo(ctx: Context, repo: Repo, to_id: str) -> None:
+    require_manage(ctx, repo)
+    namespace, sep, name = to_id.partition("/")
+    if not sep or "/" in name:
+        raise BadRequest(f"Invalid repo id {to_id!r}: expected namespace/name")
+    validate_repo_name(name)
+    owner = account_by_name(ctx.session, namespace)
+    if owner is None:
+        raise NotFound(f"Namespace {namespace!r} not found")
+    if owner.id != repo.namespace_id and not can_create_in(ctx.identity, owner.id):
+        raise _refuse(ctx, f"create a repo under {owner.name}")
+    new_key = f"{owner.name}/{name}".lower()
+    clash = ctx.session.scalar(select(Repo.id).where(Repo.type == repo.type, Repo.key == new_key))
+    if clash is not None and clash != repo.id:
+        raise Conflict(f"A {repo.type} repository called {owner.name}/{name} already exists")
+    old_id, old_key = repo.repo_id, repo.key
+    ctx.session.execute(
+        delete(RepoRedirect).where(RepoRedirect.type == repo.type, RepoRedirect.key == new_key)
+    )
+    if old_key != new_key:
+        ctx.session.add(RepoRedirect(type=repo.type, key=old_key, repo_id=repo.id))
+    repo.namespace_id = owner.id
+    repo.namespace = owner
+    repo.name = name
+    repo.key = new_key
+    event(ctx, "repo:move", repo, **{"from": old_id, "to": repo.repo_id})
+
+
+def update_settings(ctx: Context, repo: Repo, *, private: bool | None, gated: str | bool | None) -> None:
+    require_manage(ctx, repo)
+    changes: dict[str, Any] = {}
+    if private is not None and private != repo.private:
+        repo.private = private
+        changes["private"] = private
+    if gated is not None:
+        value = None if gated is False else gated
+        if value not in (None, "auto", "manual"):
+            raise BadRequest("gated must be 'auto', 'manual' or false")
+        if value != repo.gated:
+            repo.gated = value
+            changes["gated"] = value or False
+    if changes:
+        event(ctx, "repo:settings", repo, **changes)
+
+
+# --- refs ---
+
+
+def list_refs(ctx: Context, repo: Repo, *, include_prs: bool) -> dict[str, list[dict[str, str]]]:
+    git = open_git(ctx, repo)
+    out: dict[str, list[dict[str, str]]] = {"branches": [], "tags": [], "converts": []}
+    if include_prs:
+        out["pullRequests"] = []
+    for name, target in git.refs():
+        for prefix, kind in (
+            ("refs/heads/", "branches"),
+            ("refs/tags/", "tags"),
+            ("refs/convert/", "converts"),
+        ):
+            if name.startswith(prefix):
+                out[kind].append({"name": name[len(prefix) :], "ref": name, "targetCommit": target})
+        if include_prs and name.startswith("refs/pr/"):
+            out["pullRequests"].append({"name": name, "ref": name, "targetCommit": target})
+    if include_prs:
+        out["pullRequests"].sort(key=lambda r: int(r["name"].rsplit("/", 1)[1]))
+    return out
+
+
+def _branch_ref(branch: str) -> str:
+    ref = f"refs/heads/{branch}"
+    if branch.startswith("refs/") or not is_valid_ref_name(ref):
+        raise BadRequest(f"Invalid reference for a branch: {branch}")
+    return ref
+
+
+def create_branch(ctx: Context, repo: Repo, branch: str, starting_point: str | None) -> None:
+    require_write(ctx, repo)
+    ref = _branch_ref(branch)
+    git = lock_repo(ctx, repo)
+    start = resolve_revision(git, starting_point or "main")
+    if git.ref_target(ref) is not None:
+        raise Conflict(f"Reference {ref} already exists")
+    move_ref(ctx, repo, git, ref, start, old=None)
+    event(ctx, "repo:branch:create", repo, branch=branch, commit=start)
+
+
+def delete_branch(ctx: Context, repo: Repo, branch: str) -> None:
+    require_write(ctx, repo)
+    ref = f"refs/heads/{branch}"
+    if ref == MAIN:
+        raise Forbidden(f"Cannot delete {MAIN}")
+    git = lock_repo(ctx, repo)
+    current = git.ref_target(ref) if is_valid_ref_name(ref) else None
+    if current is None:
+        raise RevisionNotFound(branch)
+    move_ref(ctx, repo, git, ref, None, old=current)
+    event(ctx, "repo:branch:delete", repo, branch=branch)
+
+
+def create_tag(ctx: Context, repo: Repo, revision: str, tag: str, message: str | None) -> None:
+    require_write(ctx, repo)
+    git = lock_repo(ctx, repo)
+    target = resolve_revision(git, revision)
+    ref = f"refs/tags/{tag}"
+    if not tag or tag.startswith("refs/") or not is_valid_ref_name(ref):
+        raise BadRequest(f"Invalid tag name: {tag!r}")
+    if git.ref_target(ref) is not None:
+        raise Conflict(f"Tag {tag} already exists")
+    assert ctx.identity.name is not None
+    if message:
+        # An annotated tag is an object; its ref points at it and peels to the commit.
+        obj = git.write_tag(
+            tag,
+            target,
+            message,
+            author=ctx.identity.name,
+            email=author_email(ctx.identity.name),
+            when=utcnow(),
+        )
+        move_ref(ctx, repo, git, ref, obj, old=None)
+    else:
+        move_ref(ctx, repo, git, ref, target, old=None)
+    event(ctx, "repo:tag:create", repo, tag=tag, commit=target)
+
+
+def delete_tag(ctx: Context, repo: Repo, tag: str) -> None:
+    require_write(ctx, repo)
+    ref = f"refs/tags/{tag}"
+    git = lock_repo(ctx, repo)
+    if not is_valid_ref_name(ref) or git.ref_target(ref) is None:
+        raise RevisionNotFound(tag)
+    move_ref(ctx, repo, git, ref, None, old=git.raw_ref(ref))
+    event(ctx, "repo:tag:delete", repo, tag=tag)
+
+
+def writable_ref(git: GitRepo, revision: str) -> str:
+    """The ref a commit to `revision` moves: a branch or refs/pr/N, never a tag or a commit id."""
+    if re.fullmatch(r"refs/pr/\d+", revision) or revision.startswith("refs/heads/"):
+        ref = revision
+    else:
+        ref = f"refs/heads/{revision}"
+    if not is_valid_ref_name(ref) or git.ref_target(ref) is None:
+        if git.resolve(revision) is not None:
+            raise BadRequest(
+                f"Cannot commit to {revision}: only branches and pull requests can be committed to"
+            )
+        raise RevisionNotFound(revision)
+    return ref
+
+
+def super_squash(ctx: Context, repo: Repo, branch: str, message: str | None) -> str:
+    require_write(ctx, repo)
+    git = lock_repo(ctx, repo)
+    ref = writable_ref(git, branch)
+    head = git.ref_target(ref)
+    assert head is not None and ctx.identity.name is not None
+    title = message or f"Super-squash branch '{branch}'"
+    sha = git.write_squash(
+        head, title=title, author=ctx.identity.name, email=author_email(ctx.identity.name), when=utcnow()
+    )
+    move_ref(ctx, repo, git, ref, sha, old=head)
+    event(ctx, "repo:super-squash", repo, ref=ref, commit=sha)
+    return sha
+
+
+# --- reading files and history ---
+
+
+@dataclass(frozen=True)
+class Resolved:
+    git: GitRepo
+    commit: str
+
+
+def at_revision(ctx: Context, repo: Repo, revision: str) -> Resolved:
+    git = open_git(ctx, repo)
+    return Resolved(git=git, commit=resolve_revision(git, revision))
+
+
+def entries_of(rows: list[RepoFile]) -> list[TreeEntry]:
+    """Index rows as the tree entries git would give."""
+    return [
+        TreeEntry(
+            path=f.path,
+            type="file",
+            oid=f.blob_id,
+            size=f.size,
+            lfs=LfsPointer(f.lfs_oid, f.lfs_size, len(format_pointer(f.lfs_oid, f.lfs_size)))
+            if f.lfs_oid is not None and f.lfs_size is not None
+            else None,
+        )
+        for f in rows
+    ]
+
+
+def list_files(ctx: Context, repo: Repo, at: Resolved) -> list[TreeEntry]:
+    """The files of a revision: from the index for the indexed head of main, else from git."""
+    if at.commit == repo.head_sha:
+        rows = ctx.session.scalars(
+            select(RepoFile).where(RepoFile.repo_id == repo.id).order_by(RepoFile.path)
+        )
+        return entries_of(list(rows))
+    return at.git.files(at.commit)
+
+
+def repo_view(ctx: Context, repo: Repo, at: Resolved, properties: list[str], *, blobs: bool) -> RepoView:
+    """The repo as `model_info` shows it at a revision: indexed rows at the head, git elsewhere."""
+    files = list_files(ctx, repo, at) if NEEDS_FILES & set(properties) else None
+    if at.commit == repo.head_sha:
+        card_data = repo.card_data
+        tags = list(
+            ctx.session.scalars(select(RepoTag.tag).where(RepoTag.repo_id == repo.id).order_by(RepoTag.tag))
+        )
+    else:
+        all_files = files if files is not None else at.git.files(at.commit)
+        by_path = {f.path: f for f in all_files}
+        card_data = read_card(ctx, at.git, by_path.get("README.md"), repo.type)
+        config = None
+        if repo.type == "model" and (entry := by_path.get("config.json")) and entry.lfs is None:
+            config = parse_config(at.git.read_blob(entry.oid))
+        tags = sorted(derive(repo.type, card_data or {}, list(by_path), config).tags)
+    return RepoView(
+        repo=repo,
+        sha=at.commit,
+        last_modified=at.git.commit_info(at.commit).date,
+        files=files,
+        card_data=card_data,
+        tags=tags,
+        blobs=blobs,
+    )
+
+
+def tree(ctx: Context, at: Resolved, path: str, *, recursive: bool) -> list[TreeEntry]:
+    entries = at.git.list_tree(at.commit, path, recursive=recursive)
+    if entries is None:
+        entry = at.git.entry(at.commit, path) if path else None
+        if entry is not None and entry.type == "file":
+            return [entry]  # HfFileSystem tolerates a file's own entry
+        raise EntryNotFound(f"{path} does not exist on this revision")
+    return entries
+
+
+def file_entry(at: Resolved, path: str) -> TreeEntry:
+    entry = at.git.entry(at.commit, path) if path else None
+    if entry is None or entry.type != "file":
+        raise EntryNotFound(commit=at.commit)
+    return entry
+
+
+def history(at: Resolved, *, offset: int, limit: int) -> tuple[list[CommitInfo], int]:
+    return at.git.history(at.commit, offset=offset, limit=limit), at.git.count_history(at.commit)

@@ -1,0 +1,42 @@
+"""The BlobStore protocol: what the hub needs from wherever bytes live (local now, S3 later)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class StagedDeletion(Protocol):
+    def publish(self) -> None: ...
+
+    def retract(self) -> None: ...
+
+    def settle(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    def exists(self, oid: str) -> bool: ...
+
+    def size(self, oid: str) -> int | None:
+        """The stored blob's size, or None if it is not stored."""
+
+    def open(self, oid: str) -> BinaryIO:
+        """Read the blob (raises FileNotFoundError if it is not stored)."""
+
+    def local_path(self, oid: str) -> Path | None:
+        """A path the server may hand to the OS for zero-copy sends, if the store is local."""
+
+    def put_file(self, oid: str, source: Path) -> None:
+        """Take ownership of `source`, a complete and verified file whose SHA-256 is `oid`.
+
+        The blob becomes visible whole, or not at all.
+        """
+
+    def delete(self, oid: str) -> None: ...
+
+    def stage_deletion(self, oid: str) -> StagedDeletion:
+        """A deletion that happens with a database commit (a `db.Publisher`)."""
+
+    def oids(self) -> Iterator[str]:
+        """Every stored blob (for fsck)."""

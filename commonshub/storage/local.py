@@ -1,0 +1,87 @@
+"""Blobs in a local directory: <root>/sha256/<2 hex>/<2 hex>/<oid>."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+_OID = re.compile(r"[0-9a-f]{64}")
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "sha256").mkdir(parents=True, exist_ok=True)
+
+    def _path(self, oid: str) -> Path:
+        if not _OID.fullmatch(oid):
+            raise ValueError(f"not a sha256: {oid!r}")
+        return self.root / "sha256" / oid[:2] / oid[2:4] / oid
+
+    def exists(self, oid: str) -> bool:
+        return self._path(oid).is_file()
+
+    def size(self, oid: str) -> int | None:
+        try:
+            return self._path(oid).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open(self, oid: str) -> BinaryIO:
+        return self._path(oid).open("rb")
+
+    def local_path(self, oid: str) -> Path | None:
+        return self._path(oid)
+
+    def put_file(self, oid: str, source: Path) -> None:
+        dest = self._path(oid)
+        if dest.exists():
+            source.unlink(missing_ok=True)  # same content is already stored
+            return
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, dest)  # atomic: readers see the whole file or none
+        except OSError:
+            # The staging area is on another file system: copy beside the target, then rename.
+            tmp = dest.with_name(dest.name + ".incoming")
+            shutil.copyfile(source, tmp)
+            os.replace(tmp, dest)
+            source.unlink(missing_ok=True)
+
+    def delete(self, oid: str) -> None:
+        self._path(oid).unlink(missing_ok=True)
+
+    def stage_deletion(self, oid: str) -> _StagedDeletion:
+        return _StagedDeletion(self._path(oid), self.root / "trash" / oid)
+
+    def oids(self) -> Iterator[str]:
+        for path in sorted((self.root / "sha256").glob("*/*/*")):
+            if _OID.fullmatch(path.name):
+                yield path.name
+
+
+class _StagedDeletion:
+    """The blob moves aside when the transaction publishes, and is deleted once it committed."""
+
+    def __init__(self, path: Path, aside: Path) -> None:
+        self.path, self.aside = path, aside
+        self._moved = False
+
+    def publish(self) -> None:
+        if self.path.exists():
+            self.aside.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.path, self.aside)
+            self._moved = True
+
+    def retract(self) -> None:
+        if self._moved:
+            os.replace(self.aside, self.path)
+            self._moved = False
+
+    def settle(self) -> None:
+        if self._moved:
+            self.aside.unlink(missing_ok=True)

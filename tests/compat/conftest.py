@@ -1,0 +1,128 @@
+"""The compatibility tier: the real clients against a real `commonshub serve` on loopback.
+
+One server runs for the session, on the port HF_ENDPOINT names (tests/conftest.py). Tests share it
+and keep out of each other's way by giving every repo a unique name (`repo_name`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import COMPAT_PORT
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class LiveHub:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def cli(self, *args: str) -> str:
+        """Run the `commonshub` CLI against this hub's data; returns its output."""
+        result = subprocess.run(
+            [str(BIN / "commonshub"), *args, "--data-dir", str(self.data_dir)],
+            capture_output=True,
+            text=True,
+            env=server_env(self.data_dir),
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"commonshub {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def user(self, name: str, *, role: str = "write", admin: bool = False) -> str:
+        """A new user and a token for it (the token's value)."""
+        self.cli("user", "create", name, "--email", f"{name}@example.org", *(["--admin"] if admin else []))
+        return self.cli("token", "create", name, "--role", role).strip()
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMONSHUB_")}
+    env["COMMONSHUB_DATA_DIR"] = str(data_dir)
+    env["COMMONSHUB_DOWNLOAD_FLUSH_INTERVAL"] = "0.2"
+    return env
+
+
+def start_server(data_dir: Path, port: int, log: Path, extra_env: dict[str, str] | None = None) -> LiveHub:
+    env = server_env(data_dir) | (extra_env or {})
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [str(BIN / "commonshub"), "serve", "--port", str(port), "--data-dir", str(data_dir)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{url}/api/agent-harnesses", timeout=1).status_code == 200:
+                return LiveHub(url, data_dir, process, log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"the server did not start:\n{log.read_text()}")
+
+
+def stop_server(hub: LiveHub) -> None:
+    hub.process.terminate()
+    try:
+        hub.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        hub.process.kill()
+        hub.process.wait()
+
+
+@pytest.fixture(scope="session")
+def live_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
+    data_dir = tmp_path_factory.mktemp("live-hub")
+    hub = start_server(data_dir, COMPAT_PORT, data_dir / "server.log")
+    yield hub
+    stop_server(hub)
+    errors = [line for line in hub.log.read_text().splitlines() if "Traceback" in line or " 500 " in line]
+    assert not errors, f"the server logged errors:\n{hub.log.read_text()[-5000:]}"
+
+
+@dataclass
+class Client:
+    name: str
+    token: str
+
+
+@pytest.fixture(scope="session")
+def owner(live_hub: LiveHub) -> Client:
+    """The main compat user, with a write token."""
+    return Client("compat-owner", live_hub.user("compat-owner"))
+
+
+@pytest.fixture(scope="session")
+def other(live_hub: LiveHub) -> Client:
+    """A second user, who owns none of the owner's repos."""
+    return Client("compat-other", live_hub.user("compat-other"))
+
+
+@pytest.fixture
+def repo_name(owner: Client) -> str:
+    return f"{owner.name}/r-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def api(owner: Client) -> object:
+    from huggingface_hub import HfApi
+
+    return HfApi(token=owner.token)
