@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DATA_DIR ?= ./hub-data
 
-.PHONY: serve test install install-test system-deps lint
+.PHONY: serve test install install-test system-deps lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test system-deps lint
 	$(BIN)/pytest
+
+# The speed figures of bench/ (not part of `make test`): nginx and wrk are installed if missing.
+# BENCH_ARGS is passed on, e.g. `make bench BENCH_ARGS="--only resolve --quick"`.
+bench: $(VENV)/.installed-test
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)

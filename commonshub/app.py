@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -17,10 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from commonshub.errors import HubError, header_safe
+from commonshub.errors import HubError
 from commonshub.hub import Hub
+from commonshub.repos.resolve import Resolver
 from commonshub.repos.service import RepoMoved
-from commonshub.responses import json_response
+from commonshub.responses import error_response, hub_error_response, internal_error_response
 from commonshub.settings import Settings
 
 log = logging.getLogger("commonshub")
@@ -74,7 +75,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.include_router(uploads.router)
     app.include_router(repos.router)
 
-    return RequestIdMiddleware(RawPathMiddleware(app))
+    return FrontDoor(app, Resolver(hub))
 
 
 def create_app_from_env() -> ASGIApp:
@@ -85,41 +86,14 @@ def create_app_from_env() -> ASGIApp:
 # --- errors: one shape for all (specs/hf-protocol.md §1.6) ---
 
 
-def error_response(
-    status: int,
-    message: str,
-    *,
-    code: str | None = None,
-    headers: dict[str, str] | None = None,
-    extra: dict[str, Any] | None = None,
-    head: bool = False,
-) -> Response:
-    out_headers = {"X-Error-Message": header_safe(message), **(headers or {})}
-    if code:
-        out_headers["X-Error-Code"] = code
-    if head:
-        return Response(status_code=status, headers=out_headers)
-    return json_response({"error": message, **(extra or {})}, status_code=status, headers=out_headers)
-
-
 async def _hub_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HubError)
-    return error_response(
-        exc.status_code,
-        exc.message,
-        code=exc.code,
-        headers=exc.headers,
-        extra=exc.extra,
-        head=request.method == "HEAD",
-    )
+    return hub_error_response(exc, head=request.method == "HEAD")
 
 
 async def _repo_moved(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RepoMoved)
-    raw = request.scope.get("raw_path", b"").decode("latin-1")
-    old = re.escape(quote(exc.old_id))
-    new_path = re.sub(f"(?i)/{old}(?=/|$|\\.git)", "/" + exc.new_id, raw, count=1)
-    location = new_path + (f"?{request.url.query}" if request.url.query else "")
+    location = exc.location(request.scope["raw_path"].decode("latin-1"), request.url.query)
     return Response(status_code=307, headers={"Location": location})
 
 
@@ -139,18 +113,17 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     codes = {404: "NotFound", 405: "MethodNotAllowed"}
     message = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, str(exc.detail))
     return error_response(
-        exc.status_code, message, code=codes.get(exc.status_code, "HTTPError"), head=request.method == "HEAD"
+        exc.status_code,
+        message,
+        code=codes.get(exc.status_code, "HTTPError"),
+        headers=dict(exc.headers or {}),  # a 405 names the methods the route allows (Allow)
+        head=request.method == "HEAD",
     )
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(
-        500,
-        "Internal Error - the hub's operators can find it in the logs by its request id",
-        code="InternalError",
-        head=request.method == "HEAD",
-    )
+    return internal_error_response(head=request.method == "HEAD")
 
 
 # --- middleware (plain ASGI: they run on every request, including file downloads) ---
@@ -164,51 +137,57 @@ _RAW_REF = re.compile(
 )
 
 
-class RawPathMiddleware:
-    """Route on the path as sent, still percent-encoded.
+_SAFE_ID = re.compile(r"[A-Za-z0-9=;._:-]{1,128}")
+_ANSWERED_HERE = frozenset({"GET", "HEAD"})
 
-    Starlette routes on the decoded path, where a revision `refs%2Fpr%2F1` would look like three
-    path segments. Routing on the raw path keeps each segment whole; route parameters are decoded
-    once, by dependencies.Segment.
+
+class FrontDoor:
+    """What every HTTP request passes first. Plain ASGI, because every file download runs through it.
+
+    - X-Request-Id on every response: the client's trace id if it sent one, else a random
+      per-process prefix and a counter (unique, and free: a uuid4 costs a system call).
+    - Routing on the path as sent, still percent-encoded. Starlette routes on the decoded path,
+      where a revision `refs%2Fpr%2F1` would look like three segments; on the raw path each
+      segment stays whole, and route parameters are decoded once, by dependencies.Segment.
+    - `/resolve`, the hot path, answered here (repos.resolve.Resolver), without the framework.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, resolver: Resolver) -> None:
         self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope.get("raw_path"):
-            raw = scope["raw_path"].decode("utf-8", "replace")
-            scope = dict(scope)
-            scope["path"] = _RAW_REF.sub(lambda m: m[1] + quote("refs/" + m[2], safe=""), raw)
-        await self.app(scope, receive, send)
-
-
-_SAFE_ID = re.compile(r"[A-Za-z0-9=;._:-]{1,128}")
-
-
-class RequestIdMiddleware:
-    """Every response carries X-Request-Id: the client's trace id if it sent one, else a new id."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+        self.resolver = resolver
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = None
-        for name, value in scope["headers"]:
-            if name == b"x-amzn-trace-id":
-                candidate = value.decode("latin-1")
-                if _SAFE_ID.fullmatch(candidate):
-                    request_id = candidate
-                break
-        request_id = request_id or uuid.uuid4().hex
-        header = (b"x-request-id", request_id.encode())
+        request_id = (b"x-request-id", self._request_id(scope["headers"]))
+        raw = scope.get("raw_path")
+        if raw:
+            path = raw.decode("utf-8", "replace")
+            scope["path"] = _RAW_REF.sub(_encode_ref, path) if "/refs/" in path else path
+        if scope["method"] in _ANSWERED_HERE:
+            match = self.resolver.match(scope["path"])
+            if match is not None:
+                await self.resolver.handle(scope, receive, send, match, request_id)
+                return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                message["headers"] = [*message.get("headers", []), request_id]
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+    def _request_id(self, headers: list[tuple[bytes, bytes]]) -> bytes:
+        for name, value in headers:
+            if name == b"x-amzn-trace-id":
+                if _SAFE_ID.fullmatch(value.decode("latin-1")):
+                    return value
+                break
+        return f"{self._prefix}{next(self._counter):08x}".encode()
+
+
+def _encode_ref(match: re.Match[str]) -> str:
+    return match[1] + quote("refs/" + match[2], safe="")

@@ -67,10 +67,10 @@ def _admin(data_dir: Path | None) -> Iterator[Session]:
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on [default: 8000].")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default: 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: 8000).")] = None,
     data_dir: DataDir = None,
-    workers: Annotated[int | None, typer.Option(help="Server processes [default: 1].")] = None,
+    workers: Annotated[int | None, typer.Option(help="Server processes (default: 1).")] = None,
 ) -> None:
     """Migrate the database, create the first administrator if there is none, and serve the hub."""
     import uvicorn

@@ -10,6 +10,8 @@ the journal.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -102,6 +104,9 @@ class UnitOfWork:
         finally:
             self._finish([])
 
+    def close(self) -> None:
+        self.session.close()
+
     def _finish(self, published: list[Publisher]) -> None:
         try:
             for publisher in published:
@@ -117,19 +122,40 @@ class Database:
         self.engine = make_engine(url)
         self._readers = sessionmaker(self.engine, expire_on_commit=False)
         self._writers = sessionmaker(self.engine.execution_options(hub_write=True), expire_on_commit=False)
+        self._version_conn: sqlite3.Connection | None = None
+        self._version_lock = threading.Lock()
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def data_version(self) -> int | None:
+        """A number that changes whenever any connection commits: SQLite's `PRAGMA data_version`.
+
+        Caches that are only valid while nothing was written check it (a microsecond, no
+        transaction). It is read on one connection of its own that never writes, so commits from
+        this process count too, and so values can be compared across threads (each connection
+        counts from its own start). None on PostgreSQL, which has no such counter: nothing is cached.
+        """
+        if not self.is_sqlite or not self.engine.url.database:
+            return None
+        with self._version_lock:
+            if self._version_conn is None:
+                self._version_conn = sqlite3.connect(self.engine.url.database, check_same_thread=False)
+            row = self._version_conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
     def session(self, *, write: bool = False) -> Session:
         return (self._writers if write else self._readers)()
+
+    def start(self, *, write: bool = False) -> UnitOfWork:
+        """A unit of work; the caller commits or rolls it back, then closes it."""
+        return UnitOfWork(self.session(write=write))
 
     @contextlib.contextmanager
     def unit_of_work(self, *, write: bool = False) -> Iterator[UnitOfWork]:
         """A transaction that commits when the block ends normally and rolls back otherwise."""
-        session = self.session(write=write)
-        uow = UnitOfWork(session)
+        uow = self.start(write=write)
         try:
             yield uow
         except BaseException:
@@ -138,10 +164,22 @@ class Database:
         else:
             uow.commit()
         finally:
-            session.close()
+            uow.close()
 
     def dispose(self) -> None:
+        if self._version_conn is not None:
+            self._version_conn.close()
+            self._version_conn = None
         self.engine.dispose()
+
+
+# Schema objects that migrations make by hand, outside the models: the search index (0002).
+UNMODELLED = ("repo_search", "ix_repos_key_trgm")
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Whether Alembic compares a schema object with the models (not the unmodelled ones)."""
+    return not (name or "").startswith(UNMODELLED)
 
 
 def alembic_config(url: str) -> Any:

@@ -7,12 +7,13 @@ it while a large body is still arriving.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 from urllib.parse import unquote
 
 from fastapi import Depends, Request
 from pydantic import AfterValidator
+from starlette.concurrency import run_in_threadpool
 
 from commonshub.accounts.permissions import ANONYMOUS, Identity
 from commonshub.accounts.service import authenticate
@@ -30,23 +31,64 @@ def get_hub(request: Request) -> Hub:
     return hub
 
 
-def get_identity(request: Request) -> Identity:
-    header = request.headers.get("authorization")
-    if not header:
+def identify(hub: Hub, authorization: str | None) -> Identity:
+    """Who sends this Authorization header (in a short read transaction of its own).
+
+    On SQLite the answer is remembered until the next commit anywhere (data_version): revoking a
+    token, changing a membership or deleting a user all commit, so none is ever served stale.
+    """
+    if not authorization:
         return ANONYMOUS
-    with get_hub(request).db.session() as session:
-        return authenticate(session, header)
+    version = hub.db.data_version()
+    if version is not None:
+        cached = hub.identities.get(authorization)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+    with hub.db.session() as session:
+        identity = authenticate(session, authorization)
+    if version is not None:
+        if len(hub.identities) >= 10_000:
+            hub.identities.clear()
+        hub.identities[authorization] = (version, identity)
+    return identity
+
+
+async def get_identity(request: Request) -> Identity:
+    # On the event loop: usually a cache hit, else one indexed read (a thread hop costs more).
+    return identify(get_hub(request), request.headers.get("authorization"))
+
+
+def public_base_url(hub: Hub, request: Request) -> str:
+    return hub.settings.public_url or str(request.base_url).rstrip("/")
 
 
 def base_url(request: Request) -> str:
-    configured = get_hub(request).settings.public_url
-    return configured or str(request.base_url).rstrip("/")
+    return public_base_url(get_hub(request), request)
 
 
-def get_context(request: Request, identity: Annotated[Identity, Depends(get_identity)]) -> Iterator[Context]:
+async def get_context(
+    request: Request, identity: Annotated[Identity, Depends(get_identity)]
+) -> AsyncIterator[Context]:
+    """The request's transaction, opened lazily by its first query.
+
+    Ending a read transaction is cheap enough for the event loop; a write's commit moves refs
+    and may wait for the database's write lock, so it runs in a worker thread.
+    """
     hub = get_hub(request)
-    with hub.db.unit_of_work(write=request.method not in READ_METHODS) as uow:
+    write = request.method not in READ_METHODS
+    uow = hub.db.start(write=write)
+    try:
         yield Context(hub=hub, uow=uow, identity=identity, base_url=base_url(request))
+    except BaseException:
+        uow.rollback()
+        raise
+    else:
+        if write:
+            await run_in_threadpool(uow.commit)
+        else:
+            uow.commit()
+    finally:
+        uow.close()
 
 
 # scope="function": the transaction commits when the route returns, before the response is sent,

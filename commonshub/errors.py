@@ -7,6 +7,7 @@ as `{"error": message}`. `X-Request-Id` is added to every response by the reques
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 
@@ -122,11 +123,16 @@ class Unprocessable(HubError):
     code = "InvalidInput"
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def header_safe(text: str) -> str:
     """A message as an HTTP header value: one line of latin-1, at most 1 KiB.
 
     Messages may name user paths in any script; headers can only carry latin-1, so other
-    characters become backslash escapes rather than a 500 from the server.
+    characters become backslash escapes rather than a 500 from the server. Control characters
+    (a revision `%01` in a URL) make the server drop the connection, so they are escaped too;
+    the cut comes last, so that escapes cannot push the header past 1 KiB (proxies' limit).
     """
-    flat = " ".join(text.split())[:1024]
-    return flat.encode("latin-1", "backslashreplace").decode("latin-1")
+    flat = " ".join(text.split()).encode("latin-1", "backslashreplace").decode("latin-1")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m[0]):02x}", flat)[:1024].rstrip()

@@ -26,6 +26,8 @@ class Hub:
         self.staging = Staging(settings.data_dir / "tmp")
         self.secret = settings.resolved_secret_key()
         self.downloads = DownloadCounter(self.db, interval=settings.download_flush_interval)
+        # Authorization header → (data version, identity): see dependencies.identify.
+        self.identities: dict[str, tuple[int, Identity]] = {}
 
     def close(self) -> None:
         self.downloads.stop()

@@ -8,6 +8,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from commonshub.errors import HubError, header_safe
+
 
 def format_date(value: datetime) -> str:
     """`2026-11-24T22:10:19.123Z`: the client's parser requires the Z, not +00:00."""
@@ -21,3 +23,35 @@ def json_response(data: Any, status_code: int = 200, headers: dict[str, str] | N
         headers=headers,
         media_type="application/json",
     )
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+    head: bool = False,
+) -> Response:
+    """The one error shape (specs/hf-protocol.md §1.6); X-Request-Id is added by middleware."""
+    out_headers = {"X-Error-Message": header_safe(message), **(headers or {})}
+    if code:
+        out_headers["X-Error-Code"] = code
+    if head:
+        return Response(status_code=status, headers=out_headers)
+    return json_response({"error": message, **(extra or {})}, status_code=status, headers=out_headers)
+
+
+def hub_error_response(exc: HubError, *, head: bool = False) -> Response:
+    return error_response(
+        exc.status_code, exc.message, code=exc.code, headers=exc.headers, extra=exc.extra, head=head
+    )
+
+
+INTERNAL_ERROR = "Internal Error - the hub's operators can find it in the logs by its request id"
+
+
+def internal_error_response(*, head: bool = False) -> Response:
+    """What a bug looks like to a client: a 500 in the usual shape, details only in the log."""
+    return error_response(500, INTERNAL_ERROR, code="InternalError", head=head)

@@ -39,6 +39,8 @@ class Settings:
     lfs_size_threshold: int = 10 * MiB
     # Largest README.md whose YAML front matter is parsed into cardData.
     max_card_bytes: int = 1 * MiB
+    # Repos per page of /api/models|datasets|spaces; more follow through `Link: rel="next"`.
+    list_page_size: int = 1000
     # Download counts are kept in memory and written this often (seconds).
     download_flush_interval: float = 5.0
     # Number of server worker processes for `commonshub serve`.
@@ -58,7 +60,13 @@ class Settings:
             if raw is None or raw == "":
                 continue
             # The default's type says how to read the text (Path, int, float or str).
-            values[name] = type(getattr(defaults, name))(raw)
+            kind = type(getattr(defaults, name))
+            try:
+                values[name] = kind(raw)
+            except ValueError as exc:
+                # Name the variable: int()'s own message does not say which one is wrong.
+                variable = ENV_PREFIX + name.upper()
+                raise ValueError(f"{variable}={raw!r} is not a valid {kind.__name__}") from exc
         values.update({k: v for k, v in overrides.items() if v is not None})
         if "data_dir" in values:
             values["data_dir"] = Path(values["data_dir"])

@@ -41,6 +41,9 @@ os.environ.update(
         "TOKENIZERS_PARALLELISM": "false",
         "OPENBLAS_NUM_THREADS": "1",
         "DO_NOT_TRACK": "1",
+        # datasets counts loads by pinging an S3 bucket of huggingface.co whatever HF_ENDPOINT
+        # says; users who want no traffic beyond their hub turn it off the same way.
+        "HF_UPDATE_DOWNLOAD_COUNTS": "0",
     }
 )
 os.environ.pop("HF_TOKEN", None)

@@ -82,6 +82,8 @@ def verify_password(password: str, stored: str) -> bool:
 
 
 def account_by_name(session: Session, name: str) -> Account | None:
+    if "\x00" in name:  # no account has one, and PostgreSQL refuses NUL in a query parameter
+        return None
     return session.scalar(select(Account).where(Account.name_key == name.lower()))
 
 

@@ -88,7 +88,16 @@ def default_gitattributes(repo_type: str) -> bytes:
     return (_TEMPLATES / f"gitattributes-{repo_type}.txt").read_bytes()
 
 
+# Loose refs are files: a longer name component cannot be stored (with its ".lock") on common
+# file systems, whose limit is 255 bytes.
+_MAX_REF_COMPONENT = 200
+
+
 def is_valid_ref_name(name: str) -> bool:
+    if "\x00" in name:  # libgit2 takes C strings; it would raise rather than answer
+        return False
+    if any(len(part.encode()) > _MAX_REF_COMPONENT for part in name.split("/")):
+        return False
     return bool(pygit2.reference_is_valid_name(name))
 
 
@@ -147,6 +156,20 @@ class GitStore:
     def empty_trash(self) -> None:
         for item in self._trash.iterdir():
             shutil.rmtree(item, ignore_errors=True)
+
+    def trashed(self) -> list[tuple[str, Path]]:
+        """Repo directories a removal moved aside: (uid, path).
+
+        A writer that died between moving a directory aside and its database commit leaves it
+        here; its repo row tells whether the removal committed (see repos.recovery).
+        """
+        return [(item.name.split(".")[0], item) for item in sorted(self._trash.iterdir())]
+
+    def untrash(self, uid: str, item: Path) -> None:
+        """Put a repo directory back from the trash (its removal never committed)."""
+        home = self.repo_dir(uid)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(item, home)
 
     # The journal of ref moves in flight (see the module docstring).
 
@@ -212,6 +235,11 @@ class GitRepo:
 
     def resolve(self, revision: str) -> str | None:
         """The commit a revision names: a ref, a branch, a tag, or a full or short commit id."""
+        found = self.resolve_ref(revision)
+        return found[1] if found else None
+
+    def resolve_ref(self, revision: str) -> tuple[str | None, str] | None:
+        """(the ref it went through or None for a commit id, the commit) for a revision."""
         candidates = [revision] if revision.startswith("refs/") else []
         candidates += [f"refs/heads/{revision}", f"refs/tags/{revision}"]
         for name in candidates:
@@ -219,14 +247,14 @@ class GitRepo:
                 continue
             target = self.ref_target(name)
             if target is not None:
-                return target
+                return name, target
         if _HEX.fullmatch(revision):
             try:
                 obj = self._raw.get(revision)
             except (ValueError, KeyError):  # ambiguous prefix
                 return None
             if obj is not None and obj.type == ObjectType.COMMIT:
-                return str(obj.id)
+                return None, str(obj.id)
         return None
 
     def refs(self) -> list[tuple[str, str]]:
@@ -413,10 +441,18 @@ class GitRepo:
         index = pygit2.Index()
         if parent is not None:
             index.read_tree(self._tree_at(parent))
+        # Every folder the index may hold (a superset once files are deleted), to find cheaply
+        # the folders a new file replaces.
+        folders = {folder for entry in index for folder in _parents(entry.path)}
         for change in changes:
             match change:
                 case PutFile(path, blob_id):
-                    # A file replaces a folder of the same name, and the reverse (libgit2's rule).
+                    # A file replaces a folder of the same name, and the reverse. libgit2 removes a
+                    # file in the way of a new folder, but can keep a folder beside a new file of
+                    # its name, and the tree then loses the file: so the folder goes first.
+                    if path in folders:
+                        _remove_folder(index, path)
+                    folders.update(_parents(path))
                     index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=blob_id), FileMode.BLOB))
                 case DeletePath(path):
                     if path in index:
@@ -468,9 +504,14 @@ class GitRepo:
     def write_tag(
         self, name: str, target: str, message: str, *, author: str, email: str, when: datetime
     ) -> str:
-        """An annotated tag object; returns its id."""
-        sig = _signature(author, email, when)
-        return str(self._raw.create_tag(name, pygit2.Oid(hex=target), ObjectType.COMMIT, sig, message))
+        """An annotated tag object; returns its id. The ref is not created: refs move through stage_ref."""
+        # pygit2's create_tag would also create refs/tags/<name> at once, outside the transaction,
+        # so the tag object is written to the object database directly.
+        text = (
+            f"object {target}\ntype commit\ntag {name}\n"
+            f"tagger {author} <{email}> {int(when.timestamp())} +0000\n\n{message.rstrip()}\n"
+        )
+        return str(self._raw.odb.write(ObjectType.TAG, text.encode()))
 
     def _create_commit(
         self,
@@ -588,6 +629,14 @@ class StagedCreation:
 
     def settle(self) -> None:
         pass
+
+
+def _parents(path: str) -> Iterator[str]:
+    """The folders `path` is in: "a/b/c" → "a", "a/b"."""
+    end = path.find("/")
+    while end != -1:
+        yield path[:end]
+        end = path.find("/", end + 1)
 
 
 def _remove_folder(index: pygit2.Index, path: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from commonshub.db import make_engine
+from commonshub.db import include_object, make_engine
 from commonshub.models import Base
 
 config = context.config
@@ -32,6 +32,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +20,9 @@ from huggingface_hub.repocard_data import model_index_to_eval_results
 
 # cardData is sent as JSON in every listing; a YAML alias bomb would expand exponentially there.
 MAX_NODES = 100_000
+# JSON encoders stop at a few hundred levels (orjson: 255); a card nested deeper could be stored
+# but never shown. Real cards (model-index included) nest a handful of levels.
+MAX_DEPTH = 64
 MISSING_METADATA = "Empty or missing yaml metadata in repo card"
 
 
@@ -49,6 +53,8 @@ def parse_card(text: str, repo_type: str, *, max_bytes: int) -> Card:
         data: dict[str, Any] = RepoCard(text).data.to_dict()  # type: ignore[no-untyped-call]
     except (ValueError, yaml.YAMLError) as exc:
         raise CardError(f"Invalid metadata in README.md: {_one_line(exc)}") from exc
+    except TypeError as exc:  # a key that is not a string (`2024: results`) cannot be a card field
+        raise CardError("Invalid metadata in README.md: every key must be a string") from exc
     except RecursionError as exc:
         raise CardError("Invalid metadata in README.md: nested too deeply") from exc
     data = _jsonable(data, [MAX_NODES])
@@ -64,19 +70,38 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:300]
 
 
-def _jsonable(value: Any, budget: list[int]) -> Any:
+def _check_text(text: str) -> str:
+    """Text as it may be stored and sent: YAML's escapes allow what the database and JSON refuse."""
+    if "\x00" in text:  # PostgreSQL refuses NUL in text
+        raise CardError("Invalid metadata in README.md: it contains a NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # "\ud800": a lone surrogate is no character at all
+        raise CardError("Invalid metadata in README.md: it contains an unpaired surrogate") from exc
+    return text
+
+
+def _jsonable(value: Any, budget: list[int], depth: int = 0) -> Any:
     """The value with YAML-only types made JSON (dates as ISO text); raises past MAX_NODES."""
     budget[0] -= 1
     if budget[0] < 0:
         raise CardError("Invalid metadata in README.md: it has too many entries")
+    if depth > MAX_DEPTH:
+        raise CardError("Invalid metadata in README.md: nested too deeply")
+    if isinstance(value, str):
+        _check_text(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v, budget) for k, v in value.items()}
+        return {_check_text(str(k)): _jsonable(v, budget, depth + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v, budget) for v in value]
+        return [_jsonable(v, budget, depth + 1) for v in value]
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)  # JSON encoders (orjson) stop at 64 bits; the digits survive as text
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # `.nan`/`.inf` have no JSON form (PostgreSQL refuses them); the Hub sends null
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     return str(value)
@@ -94,18 +119,33 @@ def parse_config(text: bytes) -> dict[str, Any] | None:
     """The subset of a model's config.json that the Hub shows as `config`."""
     try:
         raw = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(raw, dict):
         return None
     config = {k: raw[k] for k in ("architectures", "model_type") if k in raw}
     if isinstance(raw.get("task_specific_params"), dict):
         config["task_specific_params"] = raw["task_specific_params"]
-    return config
+    try:
+        # Any JSON may arrive; what is kept must be sendable and storable as JSON (depth, NaN, NUL).
+        jsonable: dict[str, Any] = _jsonable(config, [MAX_NODES])
+    except CardError:
+        return None
+    return jsonable
 
 
-def derive(repo_type: str, card: dict[str, Any], paths: list[str], config: dict[str, Any] | None) -> Derived:
-    """Tags, library and pipeline tag, from the card, the file names and config.json."""
+def derive(
+    repo_type: str,
+    card: dict[str, Any],
+    paths: list[str],
+    config: dict[str, Any] | None,
+    *,
+    sdk: str | None = None,
+) -> Derived:
+    """Tags, library and pipeline tag, from the card, the file names and config.json.
+
+    A Space's `sdk` comes from its card, or else from the one it was created with.
+    """
     tags: list[str] = []
 
     def add(tag: str) -> None:
@@ -152,8 +192,9 @@ def derive(repo_type: str, card: dict[str, Any], paths: list[str], config: dict[
         for fmt in ("parquet", "csv", "json", "jsonl", "arrow", "text"):
             if fmt in formats or (fmt == "text" and "txt" in formats):
                 add(f"format:{'json' if fmt == 'jsonl' else fmt}")
-    elif repo_type == "space" and isinstance(card.get("sdk"), str):
-        add(card["sdk"])
+    elif repo_type == "space":
+        card_sdk = card.get("sdk")
+        add(card_sdk if isinstance(card_sdk, str) else sdk or "")
     for license_ in _strings(card.get("license")):
         add(f"license:{license_}")
     return Derived(tags=tags, library_name=library, pipeline_tag=pipeline)

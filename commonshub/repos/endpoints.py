@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
+import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
@@ -13,7 +15,6 @@ from commonshub.hub import Context
 from commonshub.pagination import decode_cursor, next_link
 from commonshub.repos import listing, service
 from commonshub.repos.cards import MISSING_METADATA, CardError, parse_card
-from commonshub.repos.resolve import serve_file
 from commonshub.repos.schemas import (
     INFO_PROPERTIES,
     BranchBody,
@@ -51,10 +52,21 @@ def _repo(ctx: Context, repo_type: str, namespace: str, name: str) -> Any:
 # --- repo lifecycle ---
 
 
+def _named_in_body(ctx: Context, repo_type: str, namespace: str, name: str) -> Any:
+    """A repo named in a request body. A renamed repo's old name names nothing here: a redirect
+    would send the client to the same URL with the same body, round and round."""
+    try:
+        return service.find_repo(ctx, repo_type, namespace, name)
+    except service.RepoMoved:
+        raise RepoNotFound(anonymous=ctx.identity.anonymous) from None
+
+
 @router.post("/api/repos/create")
 def create_repo(body: CreateRepoBody, ctx: ContextDep) -> Response:
     private = body.private
     if body.visibility is not None:
+        if body.visibility not in ("public", "private", "protected"):  # as in settings: no silent public
+            raise BadRequest("visibility must be public, private or protected")
         private = body.visibility in ("private", "protected")
     repo = service.create_repo(
         ctx, _type(body.type), body.organization, body.name, private=bool(private), sdk=body.sdk
@@ -68,7 +80,7 @@ def delete_repo(body: DeleteRepoBody, ctx: ContextDep) -> Response:
     namespace = body.organization or ctx.identity.name
     if namespace is None:
         raise RepoNotFound(anonymous=True)
-    repo = service.find_repo(ctx, _type(body.type), namespace, body.name)
+    repo = _named_in_body(ctx, _type(body.type), namespace, body.name)
     service.delete_repo(ctx, repo)
     return json_response({})
 
@@ -78,7 +90,7 @@ def move_repo(body: MoveRepoBody, ctx: ContextDep) -> Response:
     namespace, sep, name = body.fromRepo.partition("/")
     if not sep:
         raise BadRequest(f"Invalid repo id {body.fromRepo!r}: expected namespace/name")
-    repo = service.find_repo(ctx, _type(body.type), namespace, name)
+    repo = _named_in_body(ctx, _type(body.type), namespace, name)
     service.move_repo(ctx, repo, body.toRepo)
     return json_response({"url": service.repo_url(ctx.base_url, repo)})
 
@@ -89,7 +101,8 @@ def validate_yaml(body: ValidateYamlBody, ctx: ContextDep) -> Response:
         card = parse_card(body.content, _type(body.repoType), max_bytes=ctx.hub.settings.max_card_bytes)
     except CardError as exc:
         return json_response({"errors": [{"message": str(exc)}], "warnings": []}, status_code=400)
-    warnings = [] if card.has_metadata else [{"message": MISSING_METADATA}]
+    # An empty block (`---\n{}\n---`, what RepoCard writes for a card without data) warns too.
+    warnings = [] if card.has_metadata and card.data else [{"message": MISSING_METADATA}]
     return json_response({"errors": [], "warnings": warnings})
 
 
@@ -115,6 +128,7 @@ def list_repos(repo_type: str, request: Request, ctx: ContextDep) -> Response:
         config=query_bool(request, "config"),
         expand=query_list(request, "expand"),
         gated=params.get("gated"),
+        pipeline_tag=params.get("pipeline_tag"),
         cursor=decode_cursor(params.get("cursor")),
     )
     items, next_cursor = listing.list_repos(ctx, query)
@@ -248,16 +262,18 @@ async def _paths_info_body(request: Request) -> tuple[list[str], bool]:
     """Paths and `expand`, from a form (the Python client) or JSON (other clients)."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            data = await request.json()
+            data = orjson.loads(await request.body())  # unlike json, it refuses lone surrogates
         except ValueError as exc:
             raise BadRequest("The body is not valid JSON") from exc
         if not isinstance(data, dict):
             raise BadRequest("Expected a JSON object with `paths`")
         paths, expand = data.get("paths", []), bool(data.get("expand", False))
     else:
-        form = await request.form()
-        paths = [str(p) for p in form.getlist("paths")]
-        expand = str(form.get("expand", "false")).lower() in ("1", "true")
+        # A urlencoded form, parsed here: Starlette's form parser needs python-multipart, which
+        # the hub does not otherwise depend on.
+        form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+        paths = form.get("paths", []) + form.get("paths[]", [])
+        expand = form.get("expand", ["false"])[-1].lower() in ("1", "true")
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise BadRequest("`paths` must be a list of strings")
     if len(paths) > 1000:
@@ -276,6 +292,8 @@ def commits(
         limit = min(int(request.query_params.get("limit", COMMITS_PAGE)), 1000)
     except ValueError as exc:
         raise BadRequest("limit must be an integer") from exc
+    if limit < 1:  # an empty page would link to itself: a client following Link would loop forever
+        raise BadRequest("limit must be at least 1")
     page, total = service.history(at, offset=offset, limit=limit)
     formatted = "formatted" in query_list(request, "expand")
     headers = next_link(request, ctx.base_url, offset + limit) if offset + limit < total else None
@@ -341,42 +359,9 @@ def super_squash(
     return json_response({"commitId": sha})
 
 
-# --- downloads (§5) ---
-
-_RESOLVE_METHODS = ["GET", "HEAD"]
+# --- downloads (§5): /resolve is repos.resolve.Resolver, ahead of the router (app.FrontDoor) ---
 
 
-def _resolve(
-    ctx: Context, request: Request, repo_type: str, namespace: str, name: str, revision: str, path: str
-) -> Response:
-    repo = service.find_repo(ctx, repo_type, namespace, name)
-    service.require_content(ctx, repo)
-    at = service.at_revision(ctx, repo, revision)
-    entry = service.file_entry(at, path)
-    return serve_file(ctx, request, repo, at, entry)
-
-
-@router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=_RESOLVE_METHODS)
-def resolve_model(
-    namespace: Segment, name: Segment, revision: Segment, path: Segment, request: Request, ctx: ContextDep
-) -> Response:
-    return _resolve(ctx, request, "model", namespace, name, revision, path)
-
-
-@router.api_route("/datasets/{namespace}/{name}/resolve/{revision}/{path:path}", methods=_RESOLVE_METHODS)
-def resolve_dataset(
-    namespace: Segment, name: Segment, revision: Segment, path: Segment, request: Request, ctx: ContextDep
-) -> Response:
-    return _resolve(ctx, request, "dataset", namespace, name, revision, path)
-
-
-@router.api_route("/spaces/{namespace}/{name}/resolve/{revision}/{path:path}", methods=_RESOLVE_METHODS)
-def resolve_space(
-    namespace: Segment, name: Segment, revision: Segment, path: Segment, request: Request, ctx: ContextDep
-) -> Response:
-    return _resolve(ctx, request, "space", namespace, name, revision, path)
-
-
-@router.api_route("/{name}/resolve/{revision}/{path:path}", methods=_RESOLVE_METHODS)
+@router.api_route("/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
 def resolve_without_namespace(name: str, revision: str, path: str, ctx: ContextDep) -> Response:
     raise RepoNotFound(anonymous=ctx.identity.anonymous)

@@ -2,21 +2,30 @@
 
 Each problem is reported; with `repair`, the ones that can be fixed without guessing are fixed:
 unfinished ref moves are settled, stale indexes rebuilt, missing links and blob rows restored from
-what git references, orphans removed. Missing bytes cannot be invented; they are only reported.
+what git references, orphans removed, corrupt bytes moved to quarantine so they are never served,
+and a repo whose git directory is gone re-created empty so that it serves again. Missing bytes
+cannot be invented: they stay reported until the file is uploaded again (the LFS batch API asks for
+any object whose bytes the store lacks).
+
+It is safe to run beside a live server: repos being written are skipped, and files younger than
+GRACE_SECONDS may belong to work in progress, so they are not called orphans.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session, joinedload
 
-from commonshub.gitstore import TreeEntry
+from commonshub.gitstore import GitRepo, PutFile, TreeEntry, default_gitattributes, parse_pointer
 from commonshub.hub import Hub
-from commonshub.models import Blob, LfsObject, Repo, RepoFile
-from commonshub.repos.recovery import settle_repo
+from commonshub.models import Blob, Event, LfsObject, Repo, RepoFile, utcnow
+from commonshub.repos.recovery import settle_removals, settle_repo
+from commonshub.repos.service import MAIN, author_email
 
 # Files younger than this may belong to an upload in progress; fsck leaves them alone.
 GRACE_SECONDS = 3600
@@ -32,12 +41,26 @@ class Problem:
 
 def check(hub: Hub, *, repair: bool) -> list[Problem]:
     problems: list[Problem] = []
+    problems += _removals(hub, repair)
     problems += _journals(hub, repair)
     referenced: dict[str, int] = {}
     problems += _repos(hub, repair, referenced)
     problems += _blobs(hub, repair, referenced)
     problems += _staging(hub, repair)
     return problems
+
+
+def _removals(hub: Hub, repair: bool) -> list[Problem]:
+    out = []
+    for name, kept in settle_removals(hub, act=repair):
+        if kept:
+            detail = "moved aside by a removal that never committed: " + (
+                "put back" if repair else "goes back"
+            )
+        else:
+            detail = "left aside by a removal that committed: " + ("deleted" if repair else "to delete")
+        out.append(Problem("unfinished-removal", name, detail, repair))
+    return out
 
 
 def _journals(hub: Hub, repair: bool) -> list[Problem]:
@@ -47,6 +70,8 @@ def _journals(hub: Hub, repair: bool) -> list[Problem]:
             if not locked:
                 continue  # a live writer: its journal is in use
             count = len(hub.git.journal_entries(uid))
+            if not count:
+                continue  # its writer finished meanwhile
             if repair:
                 settle_repo(hub, uid)
             out.append(
@@ -63,36 +88,46 @@ def _repos(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
         indexed: dict[int, dict[str, tuple[str, int]]] = {}
         for f in session.scalars(select(RepoFile)):
             indexed.setdefault(f.repo_id, {})[f.path] = (f.blob_id, f.size)
+        deleted = _deleted_objects(session) - linked
     on_disk = set(hub.git.uids())
     for repo in repos:
         name = f"{repo.type}:{repo.repo_id}"
         if repo.uid not in on_disk:
-            out.append(
-                Problem("missing-git", name, f"the git directory {hub.git.repo_dir(repo.uid)} is missing")
-            )
+            detail = f"the git directory {hub.git.repo_dir(repo.uid)} is missing"
+            fixed = repair and _recreate(hub, repo.uid, repo.type)
+            if fixed:
+                detail += "; re-created with an initial commit: its files and history are lost"
+            out.append(Problem("missing-git", name, detail, fixed))
             continue
         git = hub.git.open(repo.uid)
         head = git.ref_target("refs/heads/main")
         if head is None:
             out.append(Problem("missing-main", name, "the repository has no main branch"))
-        head_files = git.files(head) if head else []
-        expected = {f.path: (f.oid, f.size) for f in head_files}
-        if head != repo.head_sha or indexed.get(repo.id, {}) != expected:
-            if repair:
-                with hub.git.lock(repo.uid):
-                    settle_repo(hub, repo.uid, reindex=True)
-            out.append(
-                Problem("stale-index", name, f"the database index does not describe main ({head})", repair)
-            )
-        seen: set[str] = set()
-        for ref, target in git.refs():
-            for entry in git.files(target):
-                if entry.lfs is None or entry.lfs.oid in seen:
-                    continue
-                seen.add(entry.lfs.oid)
-                referenced[entry.lfs.oid] = entry.lfs.size
-                out += _pointer(hub, repair, repo, linked, name, ref, entry)
+        if _index_differs(git, head, repo.head_sha, indexed.get(repo.id, {})):
+            with hub.git.lock(repo.uid, blocking=False) as locked:
+                # Again under the lock, from fresh rows: a writer may have moved main meanwhile (one
+                # that holds the lock now refreshes the index itself when it commits).
+                if locked and _index_differs(git, git.ref_target(MAIN), *_indexed(hub, repo.id)):
+                    if repair:
+                        settle_repo(hub, repo.uid, reindex=True)
+                    out.append(
+                        Problem(
+                            "stale-index", name, f"the database index does not describe main ({head})", repair
+                        )
+                    )
+        # Every LFS object in the history of any ref: old revisions stay downloadable.
+        for oid, (path, ref, pointer_blob) in sorted(git.lfs_objects().items()):
+            if (repo.id, oid) in deleted:
+                continue  # deleted by its owner without rewriting history: the pointer stays, dangling
+            pointer = parse_pointer(git.read_blob(pointer_blob))
+            assert pointer is not None and pointer.oid == oid
+            referenced[oid] = pointer.size
+            entry = TreeEntry(path=path, type="file", oid=pointer_blob, size=pointer.size, lfs=pointer)
+            out += _pointer(hub, repair, repo, linked, name, ref, entry)
+    cutoff = time.time() - GRACE_SECONDS
     for uid in sorted(on_disk - {r.uid for r in repos}):
+        if hub.git.repo_dir(uid).stat().st_mtime > cutoff:
+            continue  # may be a repo being created right now, its row not yet committed
         if repair:
             removal = hub.git.stage_removal(uid)
             removal.publish()
@@ -101,19 +136,76 @@ def _repos(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
     return out
 
 
+def _deleted_objects(session: Session) -> set[tuple[int, str]]:
+    """(repo, LFS object) pairs whose last event is a deletion through the LFS file API."""
+    last: dict[tuple[int, str], bool] = {}
+    events = session.execute(
+        select(Event.repo_id, Event.tag, Event.data)
+        .where(Event.tag.in_(("repo:lfs:upload", "repo:lfs:delete")))
+        .order_by(Event.id)
+    )
+    for repo_id, tag, data in events:
+        oids = data.get("oids", []) if tag == "repo:lfs:delete" else [data.get("oid")]
+        for oid in oids:
+            if repo_id is not None and isinstance(oid, str):
+                last[(repo_id, oid)] = tag == "repo:lfs:delete"
+    return {key for key, gone in last.items() if gone}
+
+
+def _index_differs(
+    git: GitRepo, head: str | None, indexed_head: str | None, indexed: dict[str, tuple[str, int]]
+) -> bool:
+    if head != indexed_head:
+        return True
+    return indexed != {f.path: (f.oid, f.size) for f in (git.files(head) if head else [])}
+
+
+def _indexed(hub: Hub, repo_id: int) -> tuple[str | None, dict[str, tuple[str, int]]]:
+    with hub.db.session() as session:
+        head = session.scalar(select(Repo.head_sha).where(Repo.id == repo_id))
+        rows = session.execute(
+            select(RepoFile.path, RepoFile.blob_id, RepoFile.size).where(RepoFile.repo_id == repo_id)
+        )
+        return head, {path: (blob_id, size) for path, blob_id, size in rows}
+
+
+def _recreate(hub: Hub, uid: str, repo_type: str) -> bool:
+    """A repo whose git directory is gone: a new one with an initial commit, and its index rebuilt."""
+    with hub.git.lock(uid):
+        # Under the lock, again: a removal that was in flight has finished by now.
+        with hub.db.session() as session:
+            if hub.git.exists(uid) or session.scalar(select(Repo.id).where(Repo.uid == uid)) is None:
+                return False
+        git = hub.git.create(uid)
+        sha = git.write_commit(
+            None,
+            [PutFile(".gitattributes", git.write_blob(default_gitattributes(repo_type)))],
+            title="initial commit",
+            message="Re-created by `commonshub fsck --repair`: the repository's git directory was missing.",
+            author="commonshub",
+            email=author_email("commonshub"),
+            when=utcnow(),
+        )
+        git.set_ref(MAIN, sha)
+        settle_repo(hub, uid, reindex=True)
+    return True
+
+
 def _pointer(
     hub: Hub, repair: bool, repo: Repo, linked: set[tuple[int, str]], name: str, ref: str, entry: TreeEntry
 ) -> list[Problem]:
     assert entry.lfs is not None
     oid, size = entry.lfs.oid, entry.lfs.size
     where = f"{name}@{ref}:{entry.path}"
-    stored = hub.blobs.size(oid)
-    if stored is None:
-        return [Problem("missing-blob", where, f"the content {oid} is not in the blob store")]
-    if stored != size:
+    if hub.blobs.size(oid) is None:
         return [
-            Problem("corrupt-blob", where, f"{oid} has {stored} bytes in the store, the pointer says {size}")
+            Problem(
+                "missing-blob",
+                where,
+                f"the content {oid} is not in the blob store: upload the file again to restore it",
+            )
         ]
+    # Whether the stored bytes are the right ones is checked by _blobs, which hashes every blob.
     if (repo.id, oid) in linked:
         return []
     if repair:
@@ -133,6 +225,18 @@ def _blobs(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
         rows = {oid: size for oid, size in session.execute(select(Blob.oid, Blob.size))}
         linked = set(session.scalars(select(LfsObject.oid).distinct()))
     stored = set(hub.blobs.oids())
+    # A blob is named by its SHA-256: bytes that hash to anything else must never be served.
+    corrupt = set()
+    for oid in sorted(stored):
+        if _is_intact(hub, oid):
+            continue
+        corrupt.add(oid)
+        detail = "its content's sha256 is not its name"
+        if repair:
+            _quarantine(hub, oid)
+            stored.discard(oid)
+            detail += f"; moved to {_QUARANTINE}/ in the data directory"
+        out.append(Problem("corrupt-blob", oid, detail, repair))
     for oid, size in sorted(rows.items()):
         actual = hub.blobs.size(oid)
         if actual is None:
@@ -141,31 +245,54 @@ def _blobs(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
                 with hub.db.unit_of_work(write=True) as uow:
                     uow.session.execute(delete(LfsObject).where(LfsObject.oid == oid))
                     uow.session.execute(delete(Blob).where(Blob.oid == oid))
-            out.append(
-                Problem(
-                    "missing-blob-file",
-                    oid,
-                    "recorded in the database but not in the blob store",
-                    repair and fixable,
-                )
-            )
-        elif actual != size:
-            out.append(Problem("corrupt-blob", oid, f"{actual} bytes stored, {size} recorded"))
+            detail = "recorded in the database but not in the blob store"
+            if not fixable:
+                detail += ", and referenced by git: upload the file again to restore it"
+            out.append(Problem("missing-blob-file", oid, detail, repair and fixable))
+        elif actual != size and oid not in corrupt:
+            # The bytes hash to their name, so they are right and the recorded size is not.
+            if repair:
+                with hub.db.unit_of_work(write=True) as uow:
+                    uow.session.execute(update(Blob).where(Blob.oid == oid).values(size=actual))
+                    uow.session.execute(update(LfsObject).where(LfsObject.oid == oid).values(size=actual))
+            out.append(Problem("wrong-size-row", oid, f"{actual} bytes stored, {size} recorded", repair))
     cutoff = time.time() - GRACE_SECONDS
     for oid in sorted(stored - set(rows)):
         path = hub.blobs.local_path(oid)
-        if path is not None and path.stat().st_mtime > cutoff:
-            continue  # may be an upload committing right now
         if oid in referenced:
             if repair:
                 with hub.db.unit_of_work(write=True) as uow:
                     uow.session.add(Blob(oid=oid, size=hub.blobs.size(oid) or 0))
             out.append(Problem("unrecorded-blob", oid, "stored and referenced, but not recorded", repair))
+        elif path is not None and path.stat().st_mtime > cutoff:
+            continue  # may be an upload committing right now
         elif oid not in linked:
             if repair:
                 hub.blobs.delete(oid)
             out.append(Problem("orphan-blob", oid, "stored bytes that nothing references", repair))
     return out
+
+
+_QUARANTINE = "quarantine"
+
+
+def _is_intact(hub: Hub, oid: str) -> bool:
+    hasher = hashlib.sha256()
+    with hub.blobs.open(oid) as f:
+        while piece := f.read(4 * 1024 * 1024):
+            hasher.update(piece)
+    return hasher.hexdigest() == oid
+
+
+def _quarantine(hub: Hub, oid: str) -> None:
+    """Move corrupt bytes out of the store, kept for inspection (deleted where not local)."""
+    path = hub.blobs.local_path(oid)
+    if path is None:
+        hub.blobs.delete(oid)
+        return
+    aside = hub.settings.data_dir / _QUARANTINE / oid
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(path, aside)
 
 
 def _staging(hub: Hub, repair: bool) -> list[Problem]:

@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, Integer, and_, exists, false, or_, select, text, true
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from commonshub.errors import BadRequest
 from commonshub.gitstore import TreeEntry
 from commonshub.hub import Context
 from commonshub.models import Account, Repo, RepoFile, RepoTag
 from commonshub.repos.schemas import FULL_EXTRA, LIST_PROPERTIES, NEEDS_FILES, RepoView, render
-from commonshub.repos.service import entries_of
-
-PAGE = 1000
+from commonshub.repos.service import FILE_COLUMNS, entries_of
 
 SORTS: dict[str, Any] = {
     "downloads": Repo.downloads,
@@ -34,6 +34,8 @@ SORTS: dict[str, Any] = {
     "trending_score": Repo.trending_score,
 }
 DEFAULT_SORT = "trendingScore"
+# Above this many matches a search term is common enough to walk the sort order instead.
+DENSE_MATCHES = 5000
 
 
 @dataclass
@@ -49,11 +51,39 @@ class ListQuery:
     config: bool = False
     expand: list[str] = field(default_factory=list)
     gated: str | None = None
+    pipeline_tag: str | None = None
     cursor: Any = None
 
 
 def _escape_like(term: str) -> str:
     return term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_COUNT_MATCHES = text(
+    "SELECT count(*) FROM (SELECT 1 FROM repo_search WHERE repo_search MATCH :phrase LIMIT :n)"
+)
+_MATCHING_IDS = text("SELECT rowid FROM repo_search WHERE repo_search MATCH :phrase").columns(rowid=Integer)
+
+
+def _matching(ctx: Context, term: str) -> tuple[ColumnElement[bool], bool]:
+    """Repo ids containing `term`, case-insensitively; and whether that is a short list of ids.
+
+    On PostgreSQL a trigram index serves the LIKE. On SQLite the trigram index (migration 0002)
+    is asked first: if few repos match, exactly those rows are read; if many do, the page is
+    found faster by walking the sort order and testing each id, since matches are dense.
+    """
+    pattern = Repo.key.like(f"%{_escape_like(term)}%", escape="\\")
+    if not ctx.hub.db.is_sqlite or len(term) < 3:
+        return pattern, False
+    phrase = '"' + term.lower().replace('"', '""') + '"'
+    matches = ctx.session.scalar(_COUNT_MATCHES, {"phrase": phrase, "n": DENSE_MATCHES + 1})
+    if matches is None or matches > DENSE_MATCHES:
+        return pattern, False
+    return Repo.id.in_(_MATCHING_IDS.bindparams(phrase=phrase)), True
+
+
+def _unindexed(column: Any) -> Any:
+    return UnaryExpression(column.expression, operator=operators.custom_op("+"))
 
 
 def visible(ctx: Context) -> ColumnElement[bool]:
@@ -77,16 +107,30 @@ def list_repos(ctx: Context, query: ListQuery) -> tuple[list[dict[str, Any]], An
         )
     if query.limit is not None and query.limit < 0:
         raise BadRequest("limit must not be negative")
-    page_size = min(query.limit if query.limit is not None else PAGE, PAGE)
+    terms = [*query.search, *query.filters, query.author or "", query.pipeline_tag or ""]
+    if any("\x00" in term for term in terms):  # PostgreSQL refuses NUL in a query parameter
+        raise BadRequest("search, author and filter cannot contain NUL characters")
+    page = max(1, ctx.hub.settings.list_page_size)
+    page_size = min(query.limit if query.limit is not None else page, page)
 
-    conditions: list[ColumnElement[bool]] = [Repo.type == query.repo_type, visible(ctx)]
+    conditions: list[ColumnElement[bool]] = [visible(ctx)]
+    narrow = False
     for term in query.search:
-        conditions.append(Repo.key.like(f"%{_escape_like(term)}%", escape="\\"))
+        condition, few = _matching(ctx, term)
+        conditions.append(condition)
+        narrow = narrow or few
+    # A few matching ids are read by id and then sorted, rather than found by walking a sort
+    # index past every repo, which SQLite's planner (without statistics) would prefer. SQLite's
+    # no-op unary + keeps it off the indexes on type and on the sort column.
+    sort_key = _unindexed(sort_column) if narrow else sort_column
+    conditions.append((_unindexed(Repo.type) if narrow else Repo.type) == query.repo_type)
     if query.author:
         author_id = ctx.session.scalar(select(Account.id).where(Account.name_key == query.author.lower()))
         conditions.append(Repo.namespace_id == author_id if author_id is not None else false())
     for tag in query.filters:
         conditions.append(exists().where(RepoTag.repo_id == Repo.id, RepoTag.tag == tag))
+    if query.pipeline_tag:
+        conditions.append(Repo.pipeline_tag == query.pipeline_tag)
     if query.gated is not None:
         conditions.append(
             Repo.gated.is_not(None) if query.gated.lower() in ("1", "true") else Repo.gated.is_(None)
@@ -94,15 +138,14 @@ def list_repos(ctx: Context, query: ListQuery) -> tuple[list[dict[str, Any]], An
     if query.cursor is not None:
         conditions.append(_after(sort_column, query.cursor))
 
-    rows = list(
-        ctx.session.scalars(
-            select(Repo)
-            .options(joinedload(Repo.namespace))
-            .where(and_(*conditions))
-            .order_by(sort_column.desc(), Repo.id.desc())
-            .limit(page_size + 1)
-        )
+    statement = (
+        select(Repo)
+        .options(joinedload(Repo.namespace))
+        .where(and_(*conditions))
+        .order_by(sort_key.desc(), Repo.id.desc())
+        .limit(page_size + 1)
     )
+    rows = list(ctx.session.scalars(statement))
     more = len(rows) > page_size and (query.limit is None or query.limit > page_size)
     rows = rows[:page_size]
 
@@ -169,9 +212,9 @@ def _tags(ctx: Context, repo_ids: list[int]) -> dict[int, list[str]]:
 
 
 def _files(ctx: Context, repo_ids: list[int]) -> dict[int, list[TreeEntry]]:
-    out: dict[int, list[RepoFile]] = defaultdict(list)
-    for f in ctx.session.scalars(
-        select(RepoFile).where(RepoFile.repo_id.in_(repo_ids)).order_by(RepoFile.path)
+    out: dict[int, list[Any]] = defaultdict(list)
+    for row in ctx.session.execute(
+        select(*FILE_COLUMNS).where(RepoFile.repo_id.in_(repo_ids)).order_by(RepoFile.path)
     ):
-        out[f.repo_id].append(f)
+        out[row.repo_id].append(row)
     return {repo_id: entries_of(rows) for repo_id, rows in out.items()}

@@ -1,27 +1,43 @@
 """`/resolve`: a file's bytes and the headers the clients cache by (specs/hf-protocol.md §5.1).
 
 LFS files are served straight from the blob store (the spec's "direct" option: no redirect, so
-HEAD and GET carry the same metadata). Regular files come from git.
+HEAD and GET carry the same metadata); regular files come from git.
+
+This is the hot path: every file every client downloads. It is answered ahead of the framework
+(`Resolver`, called from app.FrontDoor), in two steps. The cold step runs the ordinary service code (lookup,
+permissions, revision, tree entry) and produces an `Answer`: status, headers, and where the bytes
+are. Answers are kept per process and replayed while nothing they depend on has changed: the
+database (SQLite's data_version moves on every commit, and every change of a repo, its
+visibility, its refs' rows or a token commits) and, for a revision that names a ref, that ref.
+On PostgreSQL nothing is replayed. The hot step adds Content-Length and Range and sends.
 """
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import anyio
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from commonshub.errors import HubError, RangeNotSatisfiable
-from commonshub.gitstore import TreeEntry
-from commonshub.hub import Context
+from commonshub.dependencies import identify, public_base_url
+from commonshub.errors import EntryNotFound, HubError, RangeNotSatisfiable, RevisionNotFound
+from commonshub.gitstore import GitRepo, TreeEntry
+from commonshub.hub import Context, Hub
 from commonshub.models import Repo
-from commonshub.repos.service import Resolved
+from commonshub.repos.service import RepoMoved, Resolved, file_entry, find_repo, open_git, require_content
+from commonshub.responses import hub_error_response, internal_error_response
 
+log = logging.getLogger(__name__)
+
+_PATH = re.compile(r"/(?:(datasets|spaces)/)?([^/]+)/([^/]+)/resolve/([^/]+)/(.+)")
+_TYPE_OF_PREFIX = {None: "model", "datasets": "dataset", "spaces": "space"}
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 _CHUNK = 1024 * 1024
 
@@ -32,6 +48,11 @@ _NOT_DOWNLOADS = frozenset({"README.md", ".gitattributes"})
 class BlobUnavailable(HubError):
     status = 503
     code = "BlobUnavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This file's content is missing from storage; an operator can find it with `commonshub fsck`"
+        )
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -74,80 +95,243 @@ def is_download(repo: Repo, path: str) -> bool:
     return True
 
 
-def serve_file(ctx: Context, request: Request, repo: Repo, at: Resolved, entry: TreeEntry) -> Response:
+@dataclass(frozen=True)
+class Answer:
+    """What /resolve answers for one URL and caller, minus the per-request Range."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]  # all but Content-Length and Content-Range
+    body: bytes = b""  # a regular file's content, or an error's JSON
+    blob: Path | None = None  # an LFS file's content
+    size: int = 0  # the content's full size
+    is_file: bool = False  # Range applies
+    counts_for: int | None = None  # the repo a GET of the whole file counts a download of
+    # The answer holds while `ref` of repo `git_uid` points at `ref_target` (None: a commit id).
+    git_uid: str | None = None
+    ref: str | None = None
+    ref_target: str | None = None
+    cacheable: bool = True
+
+
+def _header_list(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+
+
+def file_answer(ctx: Context, repo: Repo, at: Resolved, entry: TreeEntry) -> Answer:
     headers = {
         "X-Repo-Commit": at.commit,
         "Accept-Ranges": "bytes",
         "Content-Disposition": content_disposition(entry.path),
+        "Content-Type": mimetypes.guess_type(entry.path)[0] or "application/octet-stream",
     }
-    media_type = mimetypes.guess_type(entry.path)[0] or "application/octet-stream"
+    counts_for = repo.id if is_download(repo, entry.path) else None
     if entry.lfs is not None:
         etag = f'"{entry.lfs.oid}"'
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(entry.lfs.size)})
-        path = ctx.hub.blobs.local_path(entry.lfs.oid)
-        if path is None or not path.is_file():
-            raise BlobUnavailable(
-                "This file's content is missing from storage; an operator can find it with `commonshub fsck`"
+        blob = ctx.hub.blobs.local_path(entry.lfs.oid)
+        if blob is None or not blob.is_file():
+            raise BlobUnavailable()
+        return Answer(
+            200, _header_list(headers), blob=blob, size=entry.lfs.size, is_file=True, counts_for=counts_for
+        )
+    headers["ETag"] = f'"{entry.oid}"'
+    data = at.git.read_blob(entry.oid)
+    return Answer(
+        200,
+        _header_list(headers),
+        body=data,
+        size=len(data),
+        is_file=True,
+        counts_for=counts_for,
+        cacheable=len(data) <= AnswerCache.MAX_BODY,
+    )
+
+
+def error_answer(exc: HubError, *, cacheable: bool = True) -> Answer:
+    response = hub_error_response(exc)
+    headers = [(k, v) for k, v in response.raw_headers if k != b"content-length"]
+    return Answer(exc.status_code, headers, body=bytes(response.body), cacheable=cacheable)
+
+
+class AnswerCache:
+    """Recent answers, least recently used out first, each tagged with the data version it saw."""
+
+    MAX_ENTRIES = 10_000
+    MAX_BODY = 1024 * 1024
+    MAX_BYTES = 256 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[str, bytes], tuple[int, Answer]] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: tuple[str, bytes], version: int) -> Answer | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] != version:
+            self._drop(key)
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: tuple[str, bytes], version: int, answer: Answer) -> None:
+        self._drop(key)
+        self._entries[key] = (version, answer)
+        self._bytes += len(answer.body)
+        while len(self._entries) > self.MAX_ENTRIES or self._bytes > self.MAX_BYTES:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: tuple[str, bytes]) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry[1].body)
+
+
+@dataclass
+class Resolver:
+    """Answers `GET`/`HEAD /{P}{id}/resolve/{rev}/{path}` ahead of the framework (app.FrontDoor
+    hands it those requests). Runs on the event loop: lookups are index reads and in-memory git
+    objects; only large bodies are read off the loop."""
+
+    hub: Hub
+    cache: AnswerCache = field(default_factory=AnswerCache)
+    _gits: dict[str, GitRepo] = field(default_factory=dict)
+
+    @staticmethod
+    def match(path: str) -> re.Match[str] | None:
+        return _PATH.fullmatch(path)
+
+    async def handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        match: re.Match[str],
+        request_id: tuple[bytes, bytes],
+    ) -> None:
+        authorization = b""
+        range_header = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value
+            elif name == b"range":
+                range_header = value.decode("latin-1")
+        key = (scope["path"], authorization)
+        version = self.hub.db.data_version()
+        answer = self._replay(key, version) if version is not None else None
+        if answer is None:
+            answer = self.compute(Request(scope, receive), *match.groups())
+            if version is not None and answer.cacheable:
+                self.cache.put(key, version, answer)
+        await self.send(answer, scope, send, range_header, request_id)
+
+    def _replay(self, key: tuple[str, bytes], version: int) -> Answer | None:
+        answer = self.cache.get(key, version)
+        if answer is None or answer.ref is None:
+            return answer
+        assert answer.git_uid is not None
+        git = self._gits.get(answer.git_uid)
+        if git is None:
+            if len(self._gits) > 1000:
+                self._gits.clear()
+            git = self._gits[answer.git_uid] = self.hub.git.open(answer.git_uid)
+        return answer if git.ref_target(answer.ref) == answer.ref_target else None
+
+    def compute(
+        self, request: Request, prefix: str | None, namespace: str, name: str, revision: str, path: str
+    ) -> Answer:
+        """The cold path: the ordinary service code, producing an answer to replay."""
+        try:
+            identity = identify(self.hub, request.headers.get("authorization"))
+            with self.hub.db.unit_of_work() as uow:
+                ctx = Context(self.hub, uow, identity, public_base_url(self.hub, request))
+                repo = find_repo(ctx, _TYPE_OF_PREFIX[prefix], unquote(namespace), unquote(name))
+                require_content(ctx, repo)
+                git = open_git(ctx, repo)
+                resolved = git.resolve_ref(unquote(revision))
+                if resolved is None:
+                    raise RevisionNotFound(unquote(revision))
+                ref, commit = resolved
+                at = Resolved(git=git, commit=commit)
+                try:
+                    answer = file_answer(ctx, repo, at, file_entry(at, unquote(path)))
+                except EntryNotFound as exc:
+                    answer = error_answer(exc)  # no such file at this commit: as lasting as a file
+                # The answer holds while the ref it went through still points at this commit.
+                return replace(answer, git_uid=repo.uid, ref=ref, ref_target=commit if ref else None)
+        except HubError as exc:
+            return error_answer(exc)
+        except RepoMoved as exc:
+            location = exc.location(request.scope["raw_path"].decode("latin-1"), request.url.query)
+            return Answer(307, [(b"location", location.encode("latin-1"))])
+        except Exception:
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            response = internal_error_response()
+            return Answer(
+                500,
+                [(k, v) for k, v in response.raw_headers if k != b"content-length"],
+                body=bytes(response.body),
+                cacheable=False,
             )
-        data: bytes | None = None
-        size = entry.lfs.size
-    else:
-        headers["ETag"] = f'"{entry.oid}"'
-        data = at.git.read_blob(entry.oid)
-        size = len(data)
-        path = None
 
-    byte_range = parse_range(request.headers.get("range"), size)
-    start, end = byte_range if byte_range else (0, size - 1)
-    status = 206 if byte_range else 200
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    headers["Content-Length"] = str(end - start + 1)
+    async def send(
+        self,
+        answer: Answer,
+        scope: Scope,
+        send: Send,
+        range_header: str | None,
+        request_id: tuple[bytes, bytes],
+    ) -> None:
+        head = scope["method"] == "HEAD"
+        status, start, stop = answer.status, 0, len(answer.body)
+        headers = [*answer.headers, request_id]
+        if answer.is_file:
+            try:
+                byte_range = parse_range(range_header, answer.size)
+            except RangeNotSatisfiable as exc:
+                await self.send(error_answer(exc, cacheable=False), scope, send, None, request_id)
+                return
+            start, stop = (byte_range[0], byte_range[1] + 1) if byte_range else (0, answer.size)
+            if byte_range:
+                status = 206
+                headers.append((b"content-range", f"bytes {start}-{stop - 1}/{answer.size}".encode()))
+            if answer.blob is not None and not answer.blob.is_file():
+                await self.send(
+                    error_answer(BlobUnavailable(), cacheable=False), scope, send, None, request_id
+                )
+                return
+            if not head and start == 0 and answer.counts_for is not None:
+                self.hub.downloads.count(answer.counts_for)
+        length = 0 if head and not answer.is_file else stop - start
+        headers.append((b"content-length", str(length).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if head:
+            await send({"type": "http.response.body", "body": b""})
+        elif answer.blob is None:
+            await send({"type": "http.response.body", "body": answer.body[start:stop]})
+        else:
+            await _send_file(
+                answer.blob, start, stop, whole=stop - start == answer.size, scope=scope, send=send
+            )
 
-    if request.method == "GET" and start == 0 and is_download(repo, entry.path):
-        ctx.hub.downloads.count(repo.id)
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type=media_type)
-    if data is not None:
-        return Response(data[start : end + 1], status_code=status, headers=headers, media_type=media_type)
-    assert path is not None
-    return FileRegionResponse(path, start, end + 1, status, headers, media_type, whole=byte_range is None)
 
-
-class FileRegionResponse(Response):
+async def _send_file(path: Path, start: int, stop: int, *, whole: bool, scope: Scope, send: Send) -> None:
     """Bytes [start, stop) of a file, read in large pieces off the event loop.
 
     A whole file goes out through the server's `pathsend` extension when it offers one (Granian
     does), which sends it without copying it through Python.
     """
-
-    def __init__(
-        self,
-        path: Path,
-        start: int,
-        stop: int,
-        status: int,
-        headers: dict[str, str],
-        media_type: str,
-        *,
-        whole: bool,
-    ) -> None:
-        super().__init__(status_code=status, headers=headers, media_type=media_type)
-        self.path, self.start, self.stop, self.whole = path, start, stop, whole
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
-        if self.whole and "http.response.pathsend" in scope.get("extensions", {}):
-            await send({"type": "http.response.pathsend", "path": str(self.path)})
-            return
-        with self.path.open("rb") as f:
-            f.seek(self.start)
-            remaining = self.stop - self.start
-            while remaining > 0:
-                chunk = await anyio.to_thread.run_sync(f.read, min(_CHUNK, remaining))
-                if not chunk:
-                    break  # the blob is shorter than its pointer says; the client's size check reports it
-                remaining -= len(chunk)
-                await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-        if remaining > 0 or self.stop == self.start:
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+    if whole and "http.response.pathsend" in scope.get("extensions", {}):
+        await send({"type": "http.response.pathsend", "path": str(path)})
+        return
+    with path.open("rb") as f:
+        f.seek(start)
+        remaining = stop - start
+        while remaining > 0:
+            chunk = await anyio.to_thread.run_sync(f.read, min(_CHUNK, remaining))
+            if not chunk:
+                break  # the blob is shorter than its pointer says; the client's size check reports it
+            remaining -= len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
+    if remaining > 0 or stop == start:
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -8,10 +8,12 @@ When `main` moves, `index_head` refreshes the rows that listing, search and `mod
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import joinedload
 
 from commonshub.accounts.permissions import can_create_in, can_manage, can_read, can_write
@@ -40,7 +42,7 @@ from commonshub.gitstore import (
     is_valid_ref_name,
 )
 from commonshub.hub import Context
-from commonshub.models import Event, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
+from commonshub.models import Blob, Event, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
 from commonshub.repos.cards import CardError, derive, parse_card, parse_config
 from commonshub.repos.schemas import NEEDS_FILES, RepoView
 
@@ -60,6 +62,12 @@ class RepoMoved(Exception):
         super().__init__(new_id)
         self.old_id = old_id
         self.new_id = new_id
+
+    def location(self, raw_path: str, query: str) -> str:
+        """The request's own URL (path and query) with the old repo id replaced by the new one."""
+        old = re.escape(quote(self.old_id))
+        new_path = re.sub(f"(?i)/{old}(?=/|$|\\.git)", "/" + self.new_id, raw_path, count=1)
+        return new_path + (f"?{query}" if query else "")
 
 
 def repo_url(base_url: str, repo: Repo) -> str:
@@ -98,19 +106,29 @@ def validate_repo_name(name: str) -> None:
         )
 
 
+# Built once: every request looks a repo up, and building a statement costs more than running it.
+_REPO_BY_KEY = (
+    select(Repo)
+    .options(joinedload(Repo.namespace))
+    .where(Repo.type == bindparam("type"), Repo.key == bindparam("key"))
+)
+_REPO_BY_OLD_KEY = (
+    select(Repo)
+    .options(joinedload(Repo.namespace))
+    .join(RepoRedirect, RepoRedirect.repo_id == Repo.id)
+    .where(RepoRedirect.type == bindparam("type"), RepoRedirect.key == bindparam("key"))
+)
+
+
 def find_repo(ctx: Context, repo_type: str, namespace: str, name: str) -> Repo:
     """The repo the caller may read, or RepoNotFound (or a redirect if it was renamed)."""
     key = f"{namespace}/{name}".lower()
-    repo = ctx.session.scalar(
-        select(Repo).options(joinedload(Repo.namespace)).where(Repo.type == repo_type, Repo.key == key)
-    )
+    if "\x00" in key:  # no repo has one, and PostgreSQL refuses NUL in a query parameter
+        raise RepoNotFound(anonymous=ctx.identity.anonymous)
+    params = {"type": repo_type, "key": key}
+    repo = ctx.session.scalar(_REPO_BY_KEY, params)
     if repo is None:
-        moved = ctx.session.scalar(
-            select(Repo)
-            .options(joinedload(Repo.namespace))
-            .join(RepoRedirect, RepoRedirect.repo_id == Repo.id)
-            .where(RepoRedirect.type == repo_type, RepoRedirect.key == key)
-        )
+        moved = ctx.session.scalar(_REPO_BY_OLD_KEY, params)
         if moved is not None and can_read(ctx.identity, moved):
             raise RepoMoved(f"{namespace}/{name}", moved.repo_id)
         raise RepoNotFound(anonymous=ctx.identity.anonymous)
@@ -234,7 +252,7 @@ def index_head(ctx: Context, repo: Repo, git: GitRepo, sha: str | None) -> None:
     config = None
     if repo.type == "model" and (entry := by_path.get("config.json")) and entry.lfs is None:
         config = parse_config(git.read_blob(entry.oid))
-    derived = derive(repo.type, card_data or {}, list(by_path), config)
+    derived = derive(repo.type, card_data or {}, list(by_path), config, sdk=repo.sdk)
     session.execute(delete(RepoTag).where(RepoTag.repo_id == repo.id))
     if derived.tags:
         session.execute(insert(RepoTag), [{"repo_id": repo.id, "tag": t} for t in derived.tags])
@@ -331,8 +349,23 @@ def delete_repo(ctx: Context, repo: Repo) -> None:
     require_manage(ctx, repo)
     lock_repo(ctx, repo)
     event(ctx, "repo:delete", repo)
-    ctx.session.delete(repo)
+    oids = list(ctx.session.scalars(select(LfsObject.oid).where(LfsObject.repo_id == repo.id)))
+    ctx.session.delete(repo)  # its LFS links go with it (ON DELETE CASCADE)
+    ctx.session.flush()
+    forget_blobs(ctx, oids)
     ctx.uow.publish_on_commit(ctx.hub.git.stage_removal(repo.uid))
+
+
+def forget_blobs(ctx: Context, oids: Iterable[str]) -> None:
+    """Delete those of `oids` that no repo links any more: the rows now, the bytes on commit.
+
+    Storage is shared, so a blob goes only with its last repo. The bytes move aside when the
+    transaction publishes and are removed once it committed (storage: StagedDeletion).
+    """
+    for oid in oids:
+        if ctx.session.scalar(select(LfsObject.repo_id).where(LfsObject.oid == oid).limit(1)) is None:
+            ctx.session.execute(delete(Blob).where(Blob.oid == oid))
+            ctx.uow.publish_on_commit(ctx.hub.blobs.stage_deletion(oid))
 
 
 def move_repo(ctx: Context, repo: Repo, to_id: str) -> None:
@@ -514,8 +547,21 @@ def at_revision(ctx: Context, repo: Repo, revision: str) -> Resolved:
     return Resolved(git=git, commit=resolve_revision(git, revision))
 
 
-def entries_of(rows: list[RepoFile]) -> list[TreeEntry]:
-    """Index rows as the tree entries git would give."""
+# The index columns a tree entry is made of (Core rows: cheaper than ORM objects).
+FILE_COLUMNS = (
+    RepoFile.repo_id,
+    RepoFile.path,
+    RepoFile.size,
+    RepoFile.blob_id,
+    RepoFile.lfs_oid,
+    RepoFile.lfs_size,
+)
+_HEAD_FILES = select(*FILE_COLUMNS).where(RepoFile.repo_id == bindparam("repo")).order_by(RepoFile.path)
+_HEAD_TAGS = select(RepoTag.tag).where(RepoTag.repo_id == bindparam("repo")).order_by(RepoTag.tag)
+
+
+def entries_of(rows: Sequence[Any]) -> list[TreeEntry]:
+    """Index rows (of FILE_COLUMNS) as the tree entries git would give."""
     return [
         TreeEntry(
             path=f.path,
@@ -533,10 +579,7 @@ def entries_of(rows: list[RepoFile]) -> list[TreeEntry]:
 def list_files(ctx: Context, repo: Repo, at: Resolved) -> list[TreeEntry]:
     """The files of a revision: from the index for the indexed head of main, else from git."""
     if at.commit == repo.head_sha:
-        rows = ctx.session.scalars(
-            select(RepoFile).where(RepoFile.repo_id == repo.id).order_by(RepoFile.path)
-        )
-        return entries_of(list(rows))
+        return entries_of(ctx.session.execute(_HEAD_FILES, {"repo": repo.id}).all())
     return at.git.files(at.commit)
 
 
@@ -545,9 +588,7 @@ def repo_view(ctx: Context, repo: Repo, at: Resolved, properties: list[str], *, 
     files = list_files(ctx, repo, at) if NEEDS_FILES & set(properties) else None
     if at.commit == repo.head_sha:
         card_data = repo.card_data
-        tags = list(
-            ctx.session.scalars(select(RepoTag.tag).where(RepoTag.repo_id == repo.id).order_by(RepoTag.tag))
-        )
+        tags = list(ctx.session.scalars(_HEAD_TAGS, {"repo": repo.id}))
     else:
         all_files = files if files is not None else at.git.files(at.commit)
         by_path = {f.path: f for f in all_files}
@@ -555,7 +596,7 @@ def repo_view(ctx: Context, repo: Repo, at: Resolved, properties: list[str], *, 
         config = None
         if repo.type == "model" and (entry := by_path.get("config.json")) and entry.lfs is None:
             config = parse_config(at.git.read_blob(entry.oid))
-        tags = sorted(derive(repo.type, card_data or {}, list(by_path), config).tags)
+        tags = sorted(derive(repo.type, card_data or {}, list(by_path), config, sdk=repo.sdk).tags)
     return RepoView(
         repo=repo,
         sha=at.commit,

@@ -40,3 +40,13 @@ class BlobStore(Protocol):
 
     def oids(self) -> Iterator[str]:
         """Every stored blob (for fsck)."""
+
+    def trashed(self) -> list[str]:
+        """Blobs a staged deletion moved aside and that are still there: their deletion's
+        transaction is in flight, or its writer died (crash recovery)."""
+
+    def untrash(self, oid: str) -> None:
+        """Undo a staged deletion whose transaction never committed."""
+
+    def discard_trashed(self, oid: str) -> None:
+        """Finish a staged deletion whose transaction committed."""

@@ -58,6 +58,22 @@ class LocalBlobStore:
     def stage_deletion(self, oid: str) -> _StagedDeletion:
         return _StagedDeletion(self._path(oid), self.root / "trash" / oid)
 
+    def trashed(self) -> list[str]:
+        trash = self.root / "trash"
+        return sorted(p.name for p in trash.iterdir() if _OID.fullmatch(p.name)) if trash.is_dir() else []
+
+    def untrash(self, oid: str) -> None:
+        aside, home = self.root / "trash" / oid, self._path(oid)
+        if home.exists():
+            aside.unlink(missing_ok=True)
+            return
+        home.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(aside, home)
+
+    def discard_trashed(self, oid: str) -> None:
+        if _OID.fullmatch(oid):
+            (self.root / "trash" / oid).unlink(missing_ok=True)
+
     def oids(self) -> Iterator[str]:
         for path in sorted((self.root / "sha256").glob("*/*/*")):
             if _OID.fullmatch(path.name):

@@ -136,23 +136,15 @@ async def upload_object(repo_id: int, oid: str, request: Request, ctx: ContextDe
 
 @router.put("/api/lfs/{repo_id}/{oid}/{part}")
 async def upload_part(repo_id: int, oid: str, part: int, request: Request, ctx: ContextDep) -> Response:
-    """One part of a multipart transfer; its ETag is checked again at completion."""
+    """One part of a multipart transfer, written in place; its ETag is checked at completion."""
     grant = service.check_grant(ctx.hub.secret, repo_id, oid, dict(request.query_params))
-    expected = service.check_part(grant, part)
-    staged = await ctx.hub.staging.receive(request.stream(), limit=expected)
-    if staged.size != expected:
-        staged.discard()
-        raise BadRequest(f"Part {part} must have {expected} bytes, received {staged.size}")
-    directory = service.parts_dir(ctx, grant)
-    directory.mkdir(parents=True, exist_ok=True)
-    staged.path.replace(directory / f"{part}")
-    (directory / f"{part}.etag").write_text(staged.sha256)
-    return Response(status_code=200, headers={"ETag": f'"{staged.sha256}"'})
+    etag = await service.receive_part(ctx, grant, part, request.stream())
+    return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 
 @router.post("/api/lfs/{repo_id}/{oid}")
 async def complete_upload(repo_id: int, oid: str, request: Request, ctx: ContextDep) -> Response:
-    """The end of a multipart transfer: the parts are joined, checked and stored."""
+    """The end of a multipart transfer: every part present, the whole checked and stored."""
     grant = service.check_grant(ctx.hub.secret, repo_id, oid, dict(request.query_params))
     body = await _json_body(request)
     if body.get("oid") != oid:
@@ -167,7 +159,9 @@ def list_lfs_files(
 ) -> Response:
     repo = _repo(ctx, repo_type, namespace, name)
     files = service.list_lfs_files(ctx, repo)
-    offset = int(decode_cursor(request.query_params.get("cursor")) or 0)
+    offset = decode_cursor(request.query_params.get("cursor")) or 0
+    if not isinstance(offset, int) or offset < 0:
+        raise BadRequest("Invalid cursor")
     page = files[offset : offset + LFS_FILES_PAGE]
     more = offset + LFS_FILES_PAGE < len(files)
     return json_response(

@@ -101,11 +101,14 @@ def validate_path(raw: Any, *, folder: bool = False) -> str:
 async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     buffer = bytearray()
     async for chunk in chunks:
+        # Only the new bytes can hold a newline: rescanning the whole buffer for every chunk
+        # would make a long line cost quadratic time.
+        scan = len(buffer)
         buffer += chunk
         start = 0
-        while (end := buffer.find(b"\n", start)) != -1:
+        while (end := buffer.find(b"\n", scan)) != -1:
             yield bytes(buffer[start:end])
-            start = end + 1
+            start = scan = end + 1
         del buffer[:start]
         if len(buffer) > MAX_LINE:
             raise PayloadTooLarge(
@@ -151,6 +154,8 @@ def _text(value: dict[str, Any], name: str, *, required: bool = False) -> str:
         return ""
     if not isinstance(raw, str):
         raise BadRequest(f"`{name}` must be a string")
+    if "\x00" in raw:  # git would cut the commit message at the NUL, silently
+        raise BadRequest(f"`{name}` cannot contain NUL characters")
     return raw
 
 

@@ -113,10 +113,9 @@ def _ignore_rules(gitignore: str) -> tuple[Pattern, ...]:
     for line in gitignore.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
-        line = line.rstrip()
-        if line.startswith("\\"):
-            line = line[1:]
-        rules.append(compile_pattern(line))
+        # A leading `\#` or `\!` stays escaped: compile_pattern reads it as a literal character,
+        # where stripping the backslash here would turn `\!name` into a negation.
+        rules.append(compile_pattern(line.rstrip()))
     return tuple(rules)
 
 

@@ -14,8 +14,10 @@ import hashlib
 import hmac
 import math
 import re
+import secrets
 import shutil
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,8 @@ from commonshub.uploads import ndjson
 from commonshub.uploads.patterns import is_ignored, is_lfs
 
 _PR_REF = re.compile(r"refs/pr/(\d+)")
+# The most parts one multipart upload may have (S3's own limit).
+MAX_PARTS = 10_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
@@ -104,7 +108,9 @@ def preupload(
     *,
     create_pr: bool,
 ) -> list[dict[str, Any]]:
-    require_upload(ctx, repo, for_pr=create_pr)
+    # The author of a pull request uploads to its ref as they commit to it.
+    own_pr = _PR_REF.fullmatch(revision) is not None and _may_commit_to_pr(ctx, repo, revision)
+    require_upload(ctx, repo, for_pr=create_pr or own_pr)
     git = repos.open_git(ctx, repo)
     commit = _branch_head(git, revision) if create_pr else repos.resolve_revision(git, revision)
     attributes = _text_at(git, commit, ".gitattributes")
@@ -310,7 +316,9 @@ def lfs_batch(
         raise BadRequest("Only the upload operation is supported; download files from /resolve")
     if not isinstance(objects, list) or len(objects) > 1000:
         raise BadRequest("`objects` must be a list of at most 1000 objects")
-    require_upload(ctx, repo, for_pr=ref is None)
+    # Objects for a pull request (no ref, or refs/pr/N) may come from readers: only a commit
+    # makes them visible, and committing checks the rights to that ref.
+    require_upload(ctx, repo, for_pr=ref is None or _PR_REF.fullmatch(ref) is not None)
     settings = ctx.hub.settings
     expires = int(time.time()) + settings.lfs_upload_url_ttl
     out = []
@@ -329,6 +337,11 @@ def lfs_batch(
             out.append({"oid": oid, "size": size})  # already here: nothing to send
             continue
         chunk = settings.lfs_multipart_chunk_size if size >= settings.lfs_multipart_threshold else 0
+        if chunk and math.ceil(size / chunk) > MAX_PARTS:
+            # Each part gets its own URL in this answer: an absurd size must not build millions.
+            limit = MAX_PARTS * chunk
+            out.append({"oid": oid, "size": size, "error": {"code": 422, "message": f"size exceeds {limit}"}})
+            continue
         query = grant_params(ctx, UploadGrant(repo.id, oid, size, chunk, expires))
         href = f"{ctx.base_url}/api/lfs/{repo.id}/{oid}?{query}"
         header: dict[str, str] = {}
@@ -391,8 +404,40 @@ def check_part(grant: UploadGrant, part: int) -> int:
     return min(grant.chunk, grant.size - (part - 1) * grant.chunk)
 
 
+# A running SHA-256 of each multipart upload's bytes received in order so far, so that completion
+# need not read the whole object again. Per process: an upload whose parts arrive out of order,
+# or at several worker processes, is hashed once more at completion instead.
+_RUNNING: dict[str, tuple[Any, int]] = {}
+
+
+async def receive_part(ctx: Context, grant: UploadGrant, part: int, chunks: AsyncIterator[bytes]) -> str:
+    """Write one part in place, at its offset in the object; returns its ETag."""
+    expected = check_part(grant, part)
+    directory = parts_dir(ctx, grant)
+    directory.mkdir(parents=True, exist_ok=True)
+    offset = (part - 1) * grant.chunk
+    key = str(directory)
+    running = (hashlib.sha256(), 0) if part == 1 else _RUNNING.get(key)
+    if running is not None and offset < running[1]:
+        del _RUNNING[key]  # a part sent again: the running hash covered its old bytes
+        running = None
+    hasher = running[0].copy() if running is not None and running[1] == offset else None
+    written = await ctx.hub.staging.receive_at(
+        chunks, directory / "data", offset, limit=expected, hasher=hasher
+    )
+    if written != expected:
+        raise BadRequest(f"Part {part} must have {expected} bytes, received {written}")
+    if hasher is not None:
+        if len(_RUNNING) > 1000:
+            _RUNNING.clear()
+        _RUNNING[key] = (hasher, offset + written)
+    etag = secrets.token_hex(16)
+    (directory / f"{part}.etag").write_text(etag)
+    return etag
+
+
 def complete_multipart(ctx: Context, grant: UploadGrant, parts: Any) -> None:
-    """Assemble the parts, in order, into one staged file, then store it like any upload."""
+    """Check that every part arrived, then store the object like any upload (its SHA-256 checked)."""
     directory = parts_dir(ctx, grant)
     count = math.ceil(grant.size / grant.chunk) if grant.chunk else 0
     if not isinstance(parts, list) or len(parts) != count:
@@ -402,27 +447,26 @@ def complete_multipart(ctx: Context, grant: UploadGrant, parts: Any) -> None:
         if not isinstance(p, dict) or not isinstance(p.get("partNumber"), int):
             raise BadRequest("Each part needs a partNumber and an etag")
         by_number[p["partNumber"]] = str(p.get("etag", "")).strip('"')
-    staged_path = ctx.hub.staging.new_path(".assembled")
-    hasher = hashlib.sha256()
-    size = 0
+    for number in range(1, count + 1):
+        etag_file = directory / f"{number}.etag"
+        if not etag_file.exists():
+            raise BadRequest(f"Part {number} was not uploaded")
+        if by_number.get(number) != etag_file.read_text():
+            raise BadRequest(f"Part {number}'s etag does not match the uploaded part")
+    data = directory / "data"
+    running = _RUNNING.pop(str(directory), None)
+    size = data.stat().st_size
+    if running is not None and running[1] == size:
+        digest = running[0].hexdigest()
+    else:
+        with data.open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
     try:
-        with staged_path.open("wb") as out:
-            for number in range(1, count + 1):
-                part_file = directory / f"{number}"
-                if not part_file.exists():
-                    raise BadRequest(f"Part {number} was not uploaded")
-                if by_number.get(number) != (directory / f"{number}.etag").read_text():
-                    raise BadRequest(f"Part {number}'s etag does not match the uploaded part")
-                with part_file.open("rb") as f:
-                    while piece := f.read(4 * 1024 * 1024):
-                        hasher.update(piece)
-                        out.write(piece)
-                        size += len(piece)
-    except BaseException:
-        staged_path.unlink(missing_ok=True)
-        raise
-    store_upload(ctx, grant, Staged(path=staged_path, sha256=hasher.hexdigest(), size=size))
-    shutil.rmtree(directory, ignore_errors=True)
+        store_upload(ctx, grant, Staged(path=data, sha256=digest, size=size))
+    finally:
+        # Stored, or refused for good (its bytes do not hash to the oid): either way the parts
+        # are done with, and a client that tries again starts the upload over.
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def verify(ctx: Context, repo: Repo, oid: Any, size: Any) -> None:
@@ -474,7 +518,7 @@ def delete_lfs_files(ctx: Context, repo: Repo, oids: Any, *, rewrite_history: bo
     sizes = dict(
         session.execute(
             select(LfsObject.oid, LfsObject.size).where(LfsObject.repo_id == repo.id, LfsObject.oid.in_(oids))
-        )
+        ).all()  # a Result has keys(), so dict() would take it for a mapping
     )
     missing = sorted(set(oids) - set(sizes))
     if missing:
@@ -488,8 +532,5 @@ def delete_lfs_files(ctx: Context, repo: Repo, oids: Any, *, rewrite_history: bo
             if rewritten != target:
                 repos.move_ref(ctx, repo, git, ref, rewritten, old=target)
     session.execute(delete(LfsObject).where(LfsObject.repo_id == repo.id, LfsObject.oid.in_(list(sizes))))
-    for oid in sizes:
-        if session.scalar(select(LfsObject.repo_id).where(LfsObject.oid == oid).limit(1)) is None:
-            session.execute(delete(Blob).where(Blob.oid == oid))
-            ctx.uow.publish_on_commit(ctx.hub.blobs.stage_deletion(oid))
+    repos.forget_blobs(ctx, sizes)
     repos.event(ctx, "repo:lfs:delete", repo, oids=sorted(sizes), rewrite_history=rewrite_history)

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -126,3 +127,51 @@ def api(owner: Client) -> object:
     from huggingface_hub import HfApi
 
     return HfApi(token=owner.token)
+
+
+# --- a guard that the clients reach nothing but loopback ---
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "::1", "ip6-localhost"})
+# datasets looks for the hub's dataset viewer at `datasets-server.<the hub's host>` (derived from
+# HF_ENDPOINT): a name in the hub's own namespace, which falls back cleanly while the hub has no viewer.
+_HUB_SUBDOMAIN_SUFFIX = f".{urlsplit(os.environ['HF_ENDPOINT']).hostname}"
+# Hosts the clients tried to reach outside loopback while a `loopback_only` test ran; None otherwise.
+_outside_hosts: list[str] | None = None
+
+
+def _is_loopback(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    # A host of None (getaddrinfo for a local bind) names no remote machine.
+    return (
+        not isinstance(host, str)
+        or host in _LOOPBACK_HOSTS
+        or host.startswith("127.")
+        or host.endswith(_HUB_SUBDOMAIN_SUFFIX)
+    )
+
+
+def _record_outside_hosts(event: str, args: tuple[object, ...]) -> None:
+    if _outside_hosts is None:
+        return
+    if event == "socket.getaddrinfo" and not _is_loopback(args[0]):
+        _outside_hosts.append(f"resolve {args[0]!r}")
+    elif event == "socket.connect" and isinstance(args[1], tuple) and not _is_loopback(args[1][0]):
+        _outside_hosts.append(f"connect {args[1]!r}")
+
+
+# An audit hook cannot be removed, so it is installed once and only records while a test asks it to.
+sys.addaudithook(_record_outside_hosts)
+
+
+@pytest.fixture
+def loopback_only() -> Iterator[None]:
+    """Fails the test if anything in this process resolved or connected to a host that is not loopback
+    (the clients must reach the hub and nothing else, whatever their own defaults)."""
+    global _outside_hosts
+    _outside_hosts = []
+    try:
+        yield
+        assert not _outside_hosts, f"the clients reached beyond loopback: {_outside_hosts}"
+    finally:
+        _outside_hosts = None
