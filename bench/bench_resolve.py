@@ -49,8 +49,9 @@ def main() -> None:
     parser.add_argument("--range-runs", type=int, default=9, help="Range requests per side.")
     parser.add_argument("--wrk-seconds", type=float, default=5, help="Length of one wrk run.")
     parser.add_argument("--wrk-rounds", type=int, default=3, help="wrk runs per side, interleaved.")
-    parser.add_argument("--wrk-connections", type=int, default=4)
-    parser.add_argument("--wrk-threads", type=int, default=1)
+    # Many clients at once, as a hub serves them: 64 keep-alive connections from two threads.
+    parser.add_argument("--wrk-connections", type=int, default=64)
+    parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument(
         "--profile",
         type=Path,

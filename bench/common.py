@@ -130,8 +130,8 @@ def base_arguments(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--hub-workers",
         type=int,
-        default=1,
-        help="Worker processes of `commonshub serve` (default 1, the serve default).",
+        default=os.cpu_count() or 1,
+        help="Worker processes of `commonshub serve` (default: one per core, as nginx runs).",
     )
     return parser
 
@@ -197,11 +197,18 @@ def wait_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeou
 
 
 def stop_process(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    """Stop a server: `sig` asks it (and its supervisor stops its workers); a hang is killed.
+
+    Servers run in the caller's session, not a session of their own: Linux's scheduler shares
+    the CPU fairly between sessions (autogroups), so a server in its own session would get at
+    most half the CPU against wrk in ours, which measures the scheduler, not the server.
+    """
     if process.poll() is None:
         process.send_signal(sig)
         try:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
+            subprocess.run(["pkill", "-KILL", "-P", str(process.pid)], check=False)
             process.kill()
             process.wait()
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,12 @@ def main() -> None:
     )
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="Comma-separated: resolve,upload,scale.")
     parser.add_argument("--quick", action="store_true", help="Small sizes, to check that everything runs.")
-    parser.add_argument("--hub-workers", type=int, default=1, help="Worker processes of `commonshub serve`.")
+    parser.add_argument(
+        "--hub-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="Worker processes of `commonshub serve` (default: one per core, as nginx runs).",
+    )
     parser.add_argument("--strict", action="store_true", help="Exit 1 if a figure is below its goal.")
     args = parser.parse_args()
 

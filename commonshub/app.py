@@ -79,7 +79,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
 
 
 def create_app_from_env() -> ASGIApp:
-    """The app for `uvicorn --factory` workers: settings from the COMMONSHUB_* environment."""
+    """The app each server worker builds (`commonshub serve`): settings from the COMMONSHUB_* environment."""
     return create_app(Settings.from_env())
 
 
@@ -155,14 +155,13 @@ class FrontDoor:
     def __init__(self, app: ASGIApp, resolver: Resolver) -> None:
         self.app = app
         self.resolver = resolver
-        self._prefix = secrets.token_hex(8)
+        self._prefix = secrets.token_hex(8).encode()
         self._counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = (b"x-request-id", self._request_id(scope["headers"]))
         raw = scope.get("raw_path")
         if raw:
             path = raw.decode("utf-8", "replace")
@@ -170,8 +169,10 @@ class FrontDoor:
         if scope["method"] in _ANSWERED_HERE:
             match = self.resolver.match(scope["path"])
             if match is not None:
-                await self.resolver.handle(scope, receive, send, match, request_id)
+                await self.resolver.handle(scope, receive, send, match, self.request_id)
                 return
+        trace = next((value for name, value in scope["headers"] if name == b"x-amzn-trace-id"), None)
+        request_id = self.request_id(trace)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -180,13 +181,11 @@ class FrontDoor:
 
         await self.app(scope, receive, send_with_id)
 
-    def _request_id(self, headers: list[tuple[bytes, bytes]]) -> bytes:
-        for name, value in headers:
-            if name == b"x-amzn-trace-id":
-                if _SAFE_ID.fullmatch(value.decode("latin-1")):
-                    return value
-                break
-        return f"{self._prefix}{next(self._counter):08x}".encode()
+    def request_id(self, trace: bytes | None) -> tuple[bytes, bytes]:
+        """The X-Request-Id header for a request that sent `trace` as its X-Amzn-Trace-Id."""
+        if trace is not None and _SAFE_ID.fullmatch(trace.decode("latin-1")):
+            return (b"x-request-id", trace)
+        return (b"x-request-id", b"%s%08x" % (self._prefix, next(self._counter)))
 
 
 def _encode_ref(match: re.Match[str]) -> str:

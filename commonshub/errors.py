@@ -118,6 +118,30 @@ class RangeNotSatisfiable(HubError):
         super().__init__("Requested range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
 
 
+class BlobUnavailable(HubError):
+    """A file's bytes are recorded but missing from storage (fsck reports it)."""
+
+    status = 503
+    code = "BlobUnavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This file's content is missing from storage; an operator can find it with `commonshub fsck`"
+        )
+
+
+class RepoUnavailable(HubError):
+    """A repo is recorded but its git directory is missing (fsck repairs it)."""
+
+    status = 503
+    code = "RepoUnavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This repository's storage is missing; an operator can repair it with `commonshub fsck --repair`"
+        )
+
+
 class Unprocessable(HubError):
     status = 422
     code = "InvalidInput"

@@ -16,6 +16,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +50,13 @@ class CommitInfo:
     author: str
     date: datetime
     parents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Revision:
+    commit: str
+    ref: str | None = None  # the ref it went through; None for a commit id
+    ref_target: str | None = None  # what that ref named directly (a commit, or an annotated tag)
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,7 @@ class GitStore:
         self._trash = root / "trash"
         for d in (self.root, self._locks, self._journal, self._trash):
             d.mkdir(parents=True, exist_ok=True)
+        self._open = threading.local()
 
     def repo_dir(self, uid: str) -> Path:
         return self.root / uid[:2] / f"{uid}.git"
@@ -125,7 +134,21 @@ class GitStore:
         return GitRepo(self, uid, raw)
 
     def open(self, uid: str) -> GitRepo:
-        return GitRepo(self, uid, pygit2.Repository(str(self.repo_dir(uid))))
+        """The repo, opened once per thread and kept: opening costs more than most reads.
+
+        Keeping it open is safe: refs are read from disk on every lookup, objects written since
+        are found on disk, and a deleted repo's uid is never used again. pygit2 objects are not
+        shared between threads, hence one cache per thread.
+        """
+        cache: dict[str, GitRepo] | None = getattr(self._open, "repos", None)
+        if cache is None:
+            cache = self._open.repos = {}
+        repo = cache.get(uid)
+        if repo is None:
+            if len(cache) >= 256:
+                cache.clear()
+            repo = cache[uid] = GitRepo(self, uid, pygit2.Repository(str(self.repo_dir(uid))))
+        return repo
 
     def uids(self) -> Iterator[str]:
         for shard in sorted(self.root.iterdir()):
@@ -152,10 +175,6 @@ class GitStore:
 
     def stage_removal(self, uid: str) -> StagedRemoval:
         return StagedRemoval(self, uid)
-
-    def empty_trash(self) -> None:
-        for item in self._trash.iterdir():
-            shutil.rmtree(item, ignore_errors=True)
 
     def trashed(self) -> list[tuple[str, Path]]:
         """Repo directories a removal moved aside: (uid, path).
@@ -226,6 +245,13 @@ class GitRepo:
             return None
         return str(ref.peel(pygit2.Commit).id)
 
+    def ref_is(self, name: str, raw_target: str) -> bool:
+        """Whether `name` still points directly at `raw_target` (a cheap check, for caches)."""
+        try:
+            return str(self._raw.lookup_reference(name).target) == raw_target
+        except (KeyError, pygit2.InvalidSpecError):
+            return False
+
     def raw_ref(self, name: str) -> str | None:
         """The object `name` points to directly (an annotated tag's object, not its commit)."""
         ref = self._raw.references.get(name)
@@ -236,25 +262,26 @@ class GitRepo:
     def resolve(self, revision: str) -> str | None:
         """The commit a revision names: a ref, a branch, a tag, or a full or short commit id."""
         found = self.resolve_ref(revision)
-        return found[1] if found else None
+        return found.commit if found else None
 
-    def resolve_ref(self, revision: str) -> tuple[str | None, str] | None:
-        """(the ref it went through or None for a commit id, the commit) for a revision."""
+    def resolve_ref(self, revision: str) -> Revision | None:
+        """A revision's commit, and the ref it went through (read once, so the two agree)."""
         candidates = [revision] if revision.startswith("refs/") else []
         candidates += [f"refs/heads/{revision}", f"refs/tags/{revision}"]
         for name in candidates:
             if not is_valid_ref_name(name):
                 continue
-            target = self.ref_target(name)
-            if target is not None:
-                return name, target
+            ref = self._raw.references.get(name)
+            if ref is not None:
+                commit = str(ref.peel(pygit2.Commit).id)
+                return Revision(commit=commit, ref=name, ref_target=str(ref.resolve().target))
         if _HEX.fullmatch(revision):
             try:
                 obj = self._raw.get(revision)
             except (ValueError, KeyError):  # ambiguous prefix
                 return None
             if obj is not None and obj.type == ObjectType.COMMIT:
-                return None, str(obj.id)
+                return Revision(commit=str(obj.id))
         return None
 
     def refs(self) -> list[tuple[str, str]]:

@@ -58,6 +58,8 @@ class Repo(CreatedAt, Base):
     # The commit of `main` that repo_files, card_data and the tags describe.
     head_sha: Mapped[str | None] = mapped_column(String(40), nullable=True)
     card_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The tags of the head of main, as shown; RepoTag holds the same for filtering by tag.
+    tags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     # The parsed config.json subset of a model (architectures, model_type).
     config: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     library_name: Mapped[str | None] = mapped_column(String(100), nullable=True)

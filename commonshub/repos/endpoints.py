@@ -15,6 +15,7 @@ from commonshub.hub import Context
 from commonshub.pagination import decode_cursor, next_link
 from commonshub.repos import listing, service
 from commonshub.repos.cards import MISSING_METADATA, CardError, parse_card
+from commonshub.repos.replay import Replay
 from commonshub.repos.schemas import (
     INFO_PROPERTIES,
     BranchBody,
@@ -142,22 +143,31 @@ def list_repos(repo_type: str, request: Request, ctx: ContextDep) -> Response:
 def _info(
     ctx: Context, request: Request, repo_type: str, namespace: str, name: str, revision: str
 ) -> Response:
-    repo = _repo(ctx, repo_type, namespace, name)
-    at = service.at_revision(ctx, repo, revision)
-    properties = query_list(request, "expand") or INFO_PROPERTIES[repo.type]
-    view = service.repo_view(ctx, repo, at, properties, blobs=query_bool(request, "blobs"))
-    return json_response(render(view, properties))
+    def compute() -> Replay[bytes]:
+        repo = _repo(ctx, repo_type, namespace, name)
+        at = service.at_revision(ctx, repo, revision)
+        properties = query_list(request, "expand") or INFO_PROPERTIES[repo.type]
+        view = service.repo_view(ctx, repo, at, properties, blobs=query_bool(request, "blobs"))
+        body = bytes(json_response(render(view, properties)).body)
+        return Replay(body, pin=at.pin, size=len(body))
+
+    path = request.scope["raw_path"].decode("latin-1")
+    key = (f"{path}?{request.url.query}", request.headers.get("authorization", "").encode("latin-1"))
+    return Response(ctx.hub.replays.fetch(key, compute), media_type="application/json")
 
 
+# Repo info is asked before nearly every download and is all index reads and in-memory git
+# objects, under a millisecond: it runs on the event loop, which saves a thread hop (bench/), and
+# its answers are replayed while they hold (repos.replay).
 @router.get("/api/{repo_type:repotype}/{namespace}/{name}")
-def repo_info(
+async def repo_info(
     repo_type: str, namespace: Segment, name: Segment, request: Request, ctx: ContextDep
 ) -> Response:
     return _info(ctx, request, repo_type, namespace, name, "main")
 
 
 @router.get("/api/{repo_type:repotype}/{namespace}/{name}/revision/{revision}")
-def repo_info_at(
+async def repo_info_at(
     repo_type: str, namespace: Segment, name: Segment, revision: Segment, request: Request, ctx: ContextDep
 ) -> Response:
     return _info(ctx, request, repo_type, namespace, name, revision)

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, exists, false, or_, select, text, true
-from sqlalchemy.orm import joinedload
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
@@ -139,28 +138,29 @@ def list_repos(ctx: Context, query: ListQuery) -> tuple[list[dict[str, Any]], An
         conditions.append(_after(sort_column, query.cursor))
 
     statement = (
-        select(Repo)
-        .options(joinedload(Repo.namespace))
+        select(*Repo.__table__.columns, Account.name.label("author"))
+        .join(Account, Account.id == Repo.namespace_id)
         .where(and_(*conditions))
         .order_by(sort_key.desc(), Repo.id.desc())
         .limit(page_size + 1)
     )
-    rows = list(ctx.session.scalars(statement))
+    rows = ctx.session.execute(statement).all()
     more = len(rows) > page_size and (query.limit is None or query.limit > page_size)
     rows = rows[:page_size]
 
     properties = _properties(query)
-    tags = _tags(ctx, [r.id for r in rows])
     files = _files(ctx, [r.id for r in rows]) if NEEDS_FILES & set(properties) else {}
     items = [
         render(
             RepoView(
                 repo=r,
+                repo_id=f"{r.author}/{r.name}",
+                author=r.author,
                 sha=r.head_sha,
                 last_modified=r.last_modified,
                 files=files.get(r.id, []),
                 card_data=r.card_data,
-                tags=tags.get(r.id, []),
+                tags=r.tags or [],
             ),
             properties,
         )
@@ -199,16 +199,6 @@ def _properties(query: ListQuery) -> list[str]:
     if query.config:
         properties.append("config")
     return properties
-
-
-def _tags(ctx: Context, repo_ids: list[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    if repo_ids:
-        for repo_id, tag in ctx.session.execute(
-            select(RepoTag.repo_id, RepoTag.tag).where(RepoTag.repo_id.in_(repo_ids)).order_by(RepoTag.tag)
-        ):
-            out[repo_id].append(tag)
-    return out
 
 
 def _files(ctx: Context, repo_ids: list[int]) -> dict[int, list[TreeEntry]]:

@@ -80,9 +80,14 @@ class ValidateYamlBody(_Body):
 
 @dataclass
 class RepoView:
-    """A repo at one commit, with what its properties are computed from."""
+    """A repo at one commit, with what its properties are computed from.
 
-    repo: Repo
+    `repo` is a Repo, or a row of its columns (listings read rows, which cost less than objects).
+    """
+
+    repo: Repo | Any
+    repo_id: str
+    author: str
     sha: str | None
     last_modified: datetime
     files: list[TreeEntry] | None
@@ -110,7 +115,7 @@ def _runtime(view: RepoView) -> dict[str, Any]:
 
 
 PROPERTIES: dict[str, Callable[[RepoView], Any]] = {
-    "author": lambda v: v.repo.namespace.name,
+    "author": lambda v: v.author,
     "sha": lambda v: v.sha,
     "lastModified": lambda v: format_date(v.last_modified),
     "createdAt": lambda v: format_date(v.repo.created_at),
@@ -178,9 +183,9 @@ NEEDS_FILES = frozenset({"siblings"})
 
 def render(view: RepoView, properties: list[str]) -> dict[str, Any]:
     repo = view.repo
-    out: dict[str, Any] = {"_id": repo.uid, "id": repo.repo_id}
+    out: dict[str, Any] = {"_id": repo.uid, "id": view.repo_id}
     if repo.type == "model":
-        out["modelId"] = repo.repo_id
+        out["modelId"] = view.repo_id
     for name in properties:
         getter = PROPERTIES.get(name)
         if getter is None:

@@ -27,6 +27,7 @@ from commonshub.errors import (
     HubError,
     NotFound,
     RepoNotFound,
+    RepoUnavailable,
     RevisionNotFound,
     Unauthorized,
 )
@@ -44,6 +45,7 @@ from commonshub.gitstore import (
 from commonshub.hub import Context
 from commonshub.models import Blob, Event, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
 from commonshub.repos.cards import CardError, derive, parse_card, parse_config
+from commonshub.repos.replay import Pin
 from commonshub.repos.schemas import NEEDS_FILES, RepoView
 
 TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -178,7 +180,27 @@ def require_content(ctx: Context, repo: Repo) -> None:
 
 
 def open_git(ctx: Context, repo: Repo) -> GitRepo:
+    if not ctx.hub.git.exists(repo.uid):
+        raise RepoUnavailable()
     return ctx.hub.git.open(repo.uid)
+
+
+_LINK_SIZE = select(LfsObject.size).where(
+    LfsObject.repo_id == bindparam("repo"), LfsObject.oid == bindparam("oid")
+)
+
+
+def is_linked(ctx: Context, repo: Repo, oid: str) -> bool:
+    """Whether `repo` holds LFS object `oid` (uploaded to it, and not deleted from it)."""
+    return ctx.session.scalar(_LINK_SIZE, {"repo": repo.id, "oid": oid}) is not None
+
+
+def linked_size(ctx: Context, repo: Repo, oid: str) -> int | None:
+    """The size of LFS object `oid` if `repo` holds it and its bytes are stored; else None."""
+    size = ctx.session.scalar(_LINK_SIZE, {"repo": repo.id, "oid": oid})
+    if size is None or ctx.hub.blobs.size(oid) != size:
+        return None
+    return int(size)
 
 
 def resolve_revision(git: GitRepo, revision: str) -> str:
@@ -257,6 +279,7 @@ def index_head(ctx: Context, repo: Repo, git: GitRepo, sha: str | None) -> None:
     if derived.tags:
         session.execute(insert(RepoTag), [{"repo_id": repo.id, "tag": t} for t in derived.tags])
     repo.head_sha = sha
+    repo.tags = sorted(derived.tags)
     repo.card_data = card_data
     repo.config = config
     repo.library_name = derived.library_name
@@ -540,11 +563,21 @@ def super_squash(ctx: Context, repo: Repo, branch: str, message: str | None) -> 
 class Resolved:
     git: GitRepo
     commit: str
+    ref: str | None = None  # the ref the revision went through; None for a commit id
+    ref_target: str | None = None  # what that ref named directly when it was read
+
+    @property
+    def pin(self) -> Pin | None:
+        """What an answer about this revision depends on, besides the database (repos.replay)."""
+        return Pin(self.git.uid, self.ref, self.ref_target) if self.ref and self.ref_target else None
 
 
 def at_revision(ctx: Context, repo: Repo, revision: str) -> Resolved:
     git = open_git(ctx, repo)
-    return Resolved(git=git, commit=resolve_revision(git, revision))
+    found = git.resolve_ref(revision)
+    if found is None:
+        raise RevisionNotFound(revision)
+    return Resolved(git=git, commit=found.commit, ref=found.ref, ref_target=found.ref_target)
 
 
 # The index columns a tree entry is made of (Core rows: cheaper than ORM objects).
@@ -557,7 +590,6 @@ FILE_COLUMNS = (
     RepoFile.lfs_size,
 )
 _HEAD_FILES = select(*FILE_COLUMNS).where(RepoFile.repo_id == bindparam("repo")).order_by(RepoFile.path)
-_HEAD_TAGS = select(RepoTag.tag).where(RepoTag.repo_id == bindparam("repo")).order_by(RepoTag.tag)
 
 
 def entries_of(rows: Sequence[Any]) -> list[TreeEntry]:
@@ -587,8 +619,7 @@ def repo_view(ctx: Context, repo: Repo, at: Resolved, properties: list[str], *, 
     """The repo as `model_info` shows it at a revision: indexed rows at the head, git elsewhere."""
     files = list_files(ctx, repo, at) if NEEDS_FILES & set(properties) else None
     if at.commit == repo.head_sha:
-        card_data = repo.card_data
-        tags = list(ctx.session.scalars(_HEAD_TAGS, {"repo": repo.id}))
+        card_data, tags = repo.card_data, repo.tags or []
     else:
         all_files = files if files is not None else at.git.files(at.commit)
         by_path = {f.path: f for f in all_files}
@@ -599,6 +630,8 @@ def repo_view(ctx: Context, repo: Repo, at: Resolved, properties: list[str], *, 
         tags = sorted(derive(repo.type, card_data or {}, list(by_path), config, sdk=repo.sdk).tags)
     return RepoView(
         repo=repo,
+        repo_id=repo.repo_id,
+        author=repo.namespace.name,
         sha=at.commit,
         last_modified=at.git.commit_info(at.commit).date,
         files=files,

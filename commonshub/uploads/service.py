@@ -229,7 +229,7 @@ def _changes(ctx: Context, repo: Repo, git: GitRepo, payload: ndjson.CommitPaylo
                 )
                 changes.append(PutFile(path, blob))
             case ndjson.AddLfsFile(path, oid, size):
-                stored = _linked_size(ctx, repo, oid)
+                stored = repos.linked_size(ctx, repo, oid)
                 if stored is None:
                     raise Unprocessable(f"LFS object {oid} ({path}) was not uploaded to this repo")
                 if size is not None and size != stored:
@@ -256,16 +256,6 @@ def _check_card(ctx: Context, repo: Repo, content: bytes) -> None:
         parse_card(content.decode("utf-8", "replace"), repo.type, max_bytes=ctx.hub.settings.max_card_bytes)
     except CardError as exc:
         raise BadRequest(str(exc)) from exc
-
-
-def _linked_size(ctx: Context, repo: Repo, oid: str) -> int | None:
-    """The size of LFS object `oid` if this repo may reference it and its bytes are stored."""
-    size = ctx.session.scalar(
-        select(LfsObject.size).where(LfsObject.repo_id == repo.id, LfsObject.oid == oid)
-    )
-    if size is None or ctx.hub.blobs.size(oid) != size:
-        return None
-    return int(size)
 
 
 # --- Git LFS batch API (§4.6) ---
@@ -333,7 +323,7 @@ def lfs_batch(
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             out.append({"oid": oid, "size": 0, "error": {"code": 422, "message": "size must be an integer"}})
             continue
-        if _linked_size(ctx, repo, oid) == size:
+        if repos.linked_size(ctx, repo, oid) == size:
             out.append({"oid": oid, "size": size})  # already here: nothing to send
             continue
         chunk = settings.lfs_multipart_chunk_size if size >= settings.lfs_multipart_threshold else 0
@@ -472,7 +462,7 @@ def complete_multipart(ctx: Context, grant: UploadGrant, parts: Any) -> None:
 def verify(ctx: Context, repo: Repo, oid: Any, size: Any) -> None:
     if not isinstance(oid, str) or not _SHA256.fullmatch(oid):
         raise BadRequest("oid must be a sha256")
-    if _linked_size(ctx, repo, oid) != size:
+    if repos.linked_size(ctx, repo, oid) != size:
         raise NotFound(f"Object {oid} is not stored with size {size}")
 
 

@@ -6,7 +6,9 @@ and keep out of each other's way by giving every repo a unique name (`repo_name`
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +32,23 @@ class LiveHub:
     data_dir: Path
     process: subprocess.Popen[bytes]
     log: Path
+
+    def signal(self, sig: int) -> None:
+        """Signal the whole server: its supervisor and its worker processes (one process group)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+    def wait_gone(self, timeout: float = 30) -> None:
+        """Wait until every process of the server has exited (and let go of its port)."""
+        self.process.wait(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.02)
+        raise AssertionError("the server's worker processes did not exit")
 
     def cli(self, *args: str) -> str:
         """Run the `commonshub` CLI against this hub's data; returns its output."""
@@ -64,6 +83,7 @@ def start_server(data_dir: Path, port: int, log: Path, extra_env: dict[str, str]
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
+            start_new_session=True,  # its own process group: signals reach its workers too
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -76,17 +96,17 @@ def start_server(data_dir: Path, port: int, log: Path, extra_env: dict[str, str]
         except httpx.HTTPError:
             pass
         time.sleep(0.1)
-    process.kill()
+    LiveHub(url, data_dir, process, log).signal(signal.SIGKILL)
     raise AssertionError(f"the server did not start:\n{log.read_text()}")
 
 
 def stop_server(hub: LiveHub) -> None:
-    hub.process.terminate()
+    hub.signal(signal.SIGTERM)
     try:
-        hub.process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        hub.process.kill()
-        hub.process.wait()
+        hub.wait_gone(timeout=15)
+    except (subprocess.TimeoutExpired, AssertionError):
+        hub.signal(signal.SIGKILL)
+        hub.wait_gone()
 
 
 @pytest.fixture(scope="session")

@@ -80,8 +80,8 @@ class Crashable:
         )
 
     def kill(self) -> None:
-        os.kill(self.live.process.pid, signal.SIGKILL)
-        self.live.process.wait(timeout=30)
+        self.live.signal(signal.SIGKILL)
+        self.live.wait_gone()
 
     def restart(self) -> None:
         self.live = start_server(self.data_dir, self.port, self.live.log, extra_env=self.extra_env)
@@ -331,18 +331,17 @@ def _freeze_when(server: Crashable, sock: socket.socket, seen: Callable[[], bool
     deadline = time.monotonic() + 60
     while not seen() and not select.select([sock], [], [], 0)[0]:
         assert time.monotonic() < deadline, "the server neither did it nor answered"
-    os.kill(server.live.process.pid, signal.SIGSTOP)
+    server.live.signal(signal.SIGSTOP)
 
 
 def _step_until(server: Crashable, sock: socket.socket, done: Callable[[], bool]) -> None:
     """Let a frozen server run in the shortest steps the system gives, until `done()` holds (or
     it answered)."""
-    pid = server.live.process.pid
     for _ in range(100_000):
         if done() or select.select([sock], [], [], 0)[0]:
             return
-        os.kill(pid, signal.SIGCONT)
-        os.kill(pid, signal.SIGSTOP)
+        server.live.signal(signal.SIGCONT)
+        server.live.signal(signal.SIGSTOP)
 
 
 def _has_entries(folder: Path) -> bool:

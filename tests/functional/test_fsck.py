@@ -391,14 +391,15 @@ def test_fsck_accepts_lfs_files_their_owner_deleted_without_rewriting_history(si
             json={"deletions": {"sha": [oid], "rewriteHistory": False}},
         )
         assert r.status_code == 200, r.text
-        # The pointer stays in git, on purpose; the bytes are gone.
-        assert client.get("/alice/purged/resolve/main/gone.bin").status_code == 503
+        # The pointer stays in git, on purpose; the content is gone for this repo.
+        r = client.get("/alice/purged/resolve/main/gone.bin")
+        assert (r.status_code, r.headers["x-error-code"]) == (404, "EntryNotFound")
 
     # Not damage: nothing to report, and --repair brings nothing back.
     assert site.fsck() == (0, "0 problem(s), 0 fixed\n")
     assert site.fsck("--repair") == (0, "0 problem(s), 0 fixed\n")
     with site.serving() as client:
-        assert client.get("/alice/purged/resolve/main/gone.bin").status_code == 503
+        assert client.get("/alice/purged/resolve/main/gone.bin").status_code == 404
         assert client.get("/alice/purged/resolve/main/kept.bin").content == b"kept" * 100
         # Uploading it again makes it whole again.
         assert upload_lfs(client, "purged", data) == oid

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 
 from starlette.testclient import TestClient
 
@@ -60,3 +61,39 @@ def test_bytes_leave_the_store_with_the_last_repo_that_holds_them(
 
     _delete(client, alice, "second")
     assert list(hub.blobs.oids()) == []
+
+
+def test_deleted_lfs_content_is_gone_for_its_repo_even_when_another_repo_holds_the_bytes(
+    client: TestClient, hub: Hub, alice: Account
+) -> None:
+    data = os.urandom(2500)
+    for name in ("keeper", "dropper"):
+        _create(client, alice, name)
+    oid = _upload_lfs(client, alice, "alice/keeper", "w.bin", data)
+    _upload_lfs(client, alice, "alice/dropper", "w.bin", data)
+    assert client.get("/alice/dropper/resolve/main/w.bin").content == data  # and now remembered
+
+    r = client.post(
+        "/api/models/alice/dropper/lfs-files/batch",
+        json={"deletions": {"sha": [oid], "rewriteHistory": False}},
+        headers=alice.headers,
+    )
+    assert r.status_code == 200, r.text
+    r = client.get("/alice/dropper/resolve/main/w.bin")
+    assert (r.status_code, r.headers["x-error-code"]) == (404, "EntryNotFound")
+    assert client.get("/alice/keeper/resolve/main/w.bin").content == data
+    assert list(hub.blobs.oids()) == [oid]
+
+
+def test_a_repo_whose_storage_is_missing_says_so(client: TestClient, hub: Hub, alice: Account) -> None:
+    _create(client, alice, "m")
+    uid = client.get("/api/models/alice/m").json()["_id"]
+    shutil.rmtree(hub.git.repo_dir(uid))
+    for url in (
+        "/api/models/alice/m",
+        "/alice/m/resolve/main/.gitattributes",
+        "/api/models/alice/m/tree/main",
+    ):
+        r = client.get(url)
+        assert (r.status_code, r.headers["x-error-code"]) == (503, "RepoUnavailable"), url
+        assert "fsck" in r.json()["error"]

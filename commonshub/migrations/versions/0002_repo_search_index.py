@@ -4,6 +4,9 @@
 every repo. SQLite: an FTS5 table with the trigram tokenizer, kept in step with `repos` by
 triggers. PostgreSQL: a pg_trgm GIN index, which serves `LIKE '%term%'` directly.
 
+A later migration must not rebuild `repos` on SQLite (Alembic's batch mode copies the table and
+drops the old one, and these triggers with it), or must create them again.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25
