@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from commonshub.accounts.permissions import Identity
 from commonshub.db import Database, UnitOfWork
 from commonshub.gitstore import GitStore
-from commonshub.repos.downloads import DownloadCounter
-from commonshub.repos.replay import Replays
+from commonshub.ledger.metering import DownloadCounter
+from commonshub.replay import Replays
 from commonshub.settings import Settings
 from commonshub.storage import BlobStore, LocalBlobStore, Staging
 
@@ -29,7 +29,7 @@ class Hub:
         self.downloads = DownloadCounter(self.db, interval=settings.download_flush_interval)
         # Authorization header → (data version, identity): see dependencies.identify.
         self.identities: dict[str, tuple[int, Identity]] = {}
-        # Answers of the hot read routes, kept while they hold (repos.replay).
+        # Answers of the hot read routes, kept while they hold (commonshub.replay).
         self.replays = Replays(self.git, self.db.data_version)
 
     def close(self) -> None:

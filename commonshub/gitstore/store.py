@@ -407,12 +407,6 @@ class GitRepo:
         assert isinstance(blob, pygit2.Blob), f"{oid} is not a blob"
         return bytes(blob.data)
 
-    def blob_size(self, oid: str) -> int:
-        return int(self._raw.odb.read_header(oid)[1])
-
-    def has_object(self, oid: str) -> bool:
-        return oid in self._raw
-
     def last_commits(
         self, sha: str, paths: Iterable[str], *, max_walk: int = 10_000
     ) -> dict[str, CommitInfo]:

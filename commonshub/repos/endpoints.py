@@ -13,9 +13,9 @@ from commonshub.dependencies import ContextDep, Segment, query_bool, query_list
 from commonshub.errors import BadRequest, RepoNotFound
 from commonshub.hub import Context
 from commonshub.pagination import decode_cursor, next_link
+from commonshub.replay import Replay
 from commonshub.repos import listing, service
 from commonshub.repos.cards import MISSING_METADATA, CardError, parse_card
-from commonshub.repos.replay import Replay
 from commonshub.repos.schemas import (
     INFO_PROPERTIES,
     BranchBody,
@@ -158,7 +158,7 @@ def _info(
 
 # Repo info is asked before nearly every download and is all index reads and in-memory git
 # objects, under a millisecond: it runs on the event loop, which saves a thread hop (bench/), and
-# its answers are replayed while they hold (repos.replay).
+# its answers are replayed while they hold (commonshub.replay).
 @router.get("/api/{repo_type:repotype}/{namespace}/{name}")
 async def repo_info(
     repo_type: str, namespace: Segment, name: Segment, request: Request, ctx: ContextDep

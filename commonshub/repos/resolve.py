@@ -6,7 +6,7 @@ HEAD and GET carry the same metadata); regular files come from git.
 This is the hot path: every file every client downloads. It is answered ahead of the framework
 (`Resolver`, called from app.FrontDoor), in two steps. The cold step runs the ordinary service
 code (lookup, permissions, revision, tree entry) and produces an `Answer`: status, headers, and
-where the bytes are; answers are replayed while they hold (repos.replay). The hot step adds
+where the bytes are; answers are replayed while they hold (commonshub.replay). The hot step adds
 Content-Length and Range and sends.
 """
 
@@ -30,7 +30,7 @@ from commonshub.errors import BlobUnavailable, EntryNotFound, HubError, RangeNot
 from commonshub.gitstore import TreeEntry
 from commonshub.hub import Context, Hub
 from commonshub.models import Repo
-from commonshub.repos.replay import Pin, Replay
+from commonshub.replay import Pin, Replay
 from commonshub.repos.service import (
     RepoMoved,
     Resolved,
@@ -105,7 +105,7 @@ class Answer:
     size: int = 0  # the content's full size
     is_file: bool = False  # Range applies
     counts_for: int | None = None  # the repo a GET of the whole file counts a download of
-    pin: Pin | None = None  # the ref the revision went through (repos.replay)
+    pin: Pin | None = None  # the ref the revision went through (commonshub.replay)
     cacheable: bool = True
 
     @cached_property

@@ -44,8 +44,8 @@ from commonshub.gitstore import (
 )
 from commonshub.hub import Context
 from commonshub.models import Blob, Event, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
+from commonshub.replay import Pin
 from commonshub.repos.cards import CardError, derive, parse_card, parse_config
-from commonshub.repos.replay import Pin
 from commonshub.repos.schemas import NEEDS_FILES, RepoView
 
 TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
@@ -568,7 +568,7 @@ class Resolved:
 
     @property
     def pin(self) -> Pin | None:
-        """What an answer about this revision depends on, besides the database (repos.replay)."""
+        """What an answer about this revision depends on, besides the database (commonshub.replay)."""
         return Pin(self.git.uid, self.ref, self.ref_target) if self.ref and self.ref_target else None
 
 

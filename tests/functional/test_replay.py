@@ -1,4 +1,4 @@
-"""Replayed answers (repos.replay) never outlive what they were computed from: each test asks
+"""Replayed answers (commonshub.replay) never outlive what they were computed from: each test asks
 once, so the answer is kept, changes something, and asks again."""
 
 from __future__ import annotations
