@@ -130,11 +130,20 @@ def list_repos(repo_type: str, request: Request, ctx: ContextDep) -> Response:
         expand=query_list(request, "expand"),
         gated=params.get("gated"),
         pipeline_tag=params.get("pipeline_tag"),
+        ascending=_ascending(params.get("direction")),
         cursor=decode_cursor(params.get("cursor")),
     )
     items, next_cursor = listing.list_repos(ctx, query)
     headers = next_link(request, ctx.base_url, next_cursor) if next_cursor is not None else None
     return json_response(items, headers=headers)
+
+
+def _ascending(direction: str | None) -> bool:
+    if direction in (None, "", "-1"):
+        return False
+    if direction == "1":
+        return True
+    raise BadRequest("direction must be -1 (descending, the default) or 1 (ascending)")
 
 
 # --- one repo ---

@@ -51,6 +51,8 @@ class ListQuery:
     expand: list[str] = field(default_factory=list)
     gated: str | None = None
     pipeline_tag: str | None = None
+    # `direction=1` sorts ascending; -1, the default, descending (huggingface_hub 2.4 sends none).
+    ascending: bool = False
     cursor: Any = None
 
 
@@ -135,13 +137,15 @@ def list_repos(ctx: Context, query: ListQuery) -> tuple[list[dict[str, Any]], An
             Repo.gated.is_not(None) if query.gated.lower() in ("1", "true") else Repo.gated.is_(None)
         )
     if query.cursor is not None:
-        conditions.append(_after(sort_column, query.cursor))
+        conditions.append(_after(sort_column, query.cursor, ascending=query.ascending))
 
     statement = (
         select(*Repo.__table__.columns, Account.name.label("author"))
         .join(Account, Account.id == Repo.namespace_id)
         .where(and_(*conditions))
-        .order_by(sort_key.desc(), Repo.id.desc())
+        .order_by(
+            *((sort_key.asc(), Repo.id.asc()) if query.ascending else (sort_key.desc(), Repo.id.desc()))
+        )
         .limit(page_size + 1)
     )
     rows = ctx.session.execute(statement).all()
@@ -174,7 +178,7 @@ def list_repos(ctx: Context, query: ListQuery) -> tuple[list[dict[str, Any]], An
     return items, next_cursor
 
 
-def _after(sort_column: Any, cursor: Any) -> ColumnElement[bool]:
+def _after(sort_column: Any, cursor: Any, *, ascending: bool) -> ColumnElement[bool]:
     if not (isinstance(cursor, list) and len(cursor) == 2 and isinstance(cursor[1], int)):
         raise BadRequest("Invalid cursor")
     value, last_id = cursor
@@ -185,6 +189,8 @@ def _after(sort_column: Any, cursor: Any) -> ColumnElement[bool]:
             raise BadRequest("Invalid cursor") from exc
     elif not isinstance(value, int):
         raise BadRequest("Invalid cursor")
+    if ascending:
+        return or_(sort_column > value, and_(sort_column == value, Repo.id > last_id))
     return or_(sort_column < value, and_(sort_column == value, Repo.id < last_id))
 
 

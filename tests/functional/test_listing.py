@@ -3,11 +3,15 @@ deletions, and gives the same answers whichever way the query is planned."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from starlette.testclient import TestClient
 
+from commonshub.app import create_app
+from commonshub.hub import Hub
 from commonshub.repos import listing
-from tests.conftest import Account
+from tests.conftest import Account, add_user, make_settings
 
 
 def _create(client: TestClient, who: Account, name: str, **extra: object) -> None:
@@ -77,3 +81,31 @@ def test_a_space_is_tagged_with_the_sdk_it_was_created_with(client: TestClient, 
     r = client.get("/api/spaces", params={"filter": "gradio"})
     assert [item["id"] for item in r.json()] == ["alice/demo"]
     assert "gradio" in client.get("/api/spaces/alice/demo").json()["tags"]
+
+
+def test_direction_orders_pages_both_ways(tmp_path: Path, sqlite_url: str) -> None:
+    hub = Hub(make_settings(tmp_path / "data", sqlite_url, list_page_size=2))
+    try:
+        with TestClient(create_app(hub.settings, hub=hub), base_url="http://hub.test") as client:
+            alice = add_user(hub, "alice")
+            names = ["first", "second", "third", "fourth", "fifth"]
+            for name in names:
+                _create(client, alice, name)
+
+            def walk(**params: object) -> list[str]:
+                url: str | None = "/api/models"
+                seen: list[str] = []
+                while url:
+                    r = client.get(url, params=params if url == "/api/models" else None)
+                    assert r.status_code == 200, r.text
+                    seen += [item["id"].split("/")[1] for item in r.json()]
+                    url = r.links.get("next", {}).get("url")
+                return seen
+
+            assert walk(sort="createdAt", direction=1) == names
+            assert walk(sort="createdAt") == names[::-1]
+            assert walk(sort="createdAt", direction=-1) == names[::-1]
+            r = client.get("/api/models", params={"direction": "up"})
+            assert (r.status_code, r.headers["x-error-code"]) == (400, "BadRequest")
+    finally:
+        hub.close()
