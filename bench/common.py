@@ -39,7 +39,7 @@ _HF_HOME = tempfile.mkdtemp(prefix="commonshub-bench-hf-home-")
 atexit.register(shutil.rmtree, _HF_HOME, ignore_errors=True)
 os.environ.update(
     {
-        # Until the hub speaks Xet, clients upload through the LFS batch API (docs/compatibility.md).
+        # The issue-2 benchmarks measure Git LFS and the blob store; bench_xet.py turns Xet on.
         "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",

@@ -1,7 +1,7 @@
 """Run every benchmark of bench/ (each in its own process, one after the other) and print the
 figures together: `make bench`.
 
-    .venv/bin/python bench/run_all.py [--only resolve,upload,scale] [--quick] [--hub-workers N]
+    .venv/bin/python bench/run_all.py [--only resolve,upload,scale,xet,xet-validate] [--quick] [--hub-workers N]
 
 --quick shrinks the sizes (64 MiB files, 5,000 repos, short runs) to check that the benchmarks
 work; its figures are not the issue's. Exits non-zero if a benchmark failed to run, and with
@@ -28,11 +28,15 @@ BENCHMARKS = {
     "resolve": "bench_resolve.py",
     "upload": "bench_upload.py",
     "scale": "bench_scale.py",
+    "xet": "bench_xet.py",
+    "xet-validate": "bench_xet_validate.py",
 }
 QUICK = {
     "resolve": ["--size-mib", "64", "--range-mib", "16", "--runs", "2", "--range-runs", "3"],
     "upload": ["--size-mib", "64", "--runs", "1"],
     "scale": ["--repos", "5000", "--samples", "200", "--commit-runs", "1"],
+    "xet": ["--size-mib", "64", "--runs", "1", "--model-mb", "20"],
+    "xet-validate": ["--size-mib", "128", "--runs", "1"],
 }
 QUICK["resolve"] += ["--wrk-seconds", "2", "--wrk-rounds", "1"]
 
@@ -41,7 +45,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--only", default=",".join(BENCHMARKS), help="Comma-separated: resolve,upload,scale.")
+    parser.add_argument(
+        "--only", default=",".join(BENCHMARKS), help="Comma-separated: " + ",".join(BENCHMARKS) + "."
+    )
     parser.add_argument("--quick", action="store_true", help="Small sizes, to check that everything runs.")
     parser.add_argument(
         "--hub-workers",

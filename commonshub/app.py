@@ -69,10 +69,12 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     from commonshub.accounts import endpoints as accounts
     from commonshub.repos import endpoints as repos
     from commonshub.uploads import endpoints as uploads
+    from commonshub.xet import endpoints as xet
 
     # Order matters only where paths overlap; literal paths come first within each router.
     app.include_router(accounts.router)
     app.include_router(uploads.router)
+    app.include_router(xet.router)
     app.include_router(repos.router)
 
     return FrontDoor(app, Resolver(hub))

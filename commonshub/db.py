@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 T = TypeVar("T")
@@ -171,6 +173,20 @@ class Database:
             self._version_conn.close()
             self._version_conn = None
         self.engine.dispose()
+
+
+def insert_missing(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose key is not there yet; returns how many were new.
+
+    For content-addressed rows that concurrent writers may both add (a xorb two clients upload
+    at once): the second insert is a no-op, not an integrity error.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # Schema objects that migrations make by hand, outside the models: the search index (0002).

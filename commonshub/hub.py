@@ -24,6 +24,10 @@ class Hub:
         self.db = Database(settings.resolved_database_url)
         self.git = GitStore(settings.data_dir / "repos")
         self.blobs: BlobStore = LocalBlobStore(settings.data_dir / "blobs")
+        # Xet xorbs, by xorb hash (commonshub.xet).
+        self.xorbs: BlobStore = LocalBlobStore(settings.data_dir / "xorbs", kind="xorb")
+        # The storage generation in CAS URLs, read once (xet.service.generation).
+        self.xet_generation: str | None = None
         self.staging = Staging(settings.data_dir / "tmp")
         self.secret = settings.resolved_secret_key()
         self.downloads = DownloadCounter(self.db, interval=settings.download_flush_interval)

@@ -20,8 +20,8 @@ from commonshub.gitstore import GitStore
 
 T = TypeVar("T")
 
-# (the request path with its query string, the Authorization header)
-Key = tuple[str, bytes]
+# (the request path with its query string, the Authorization header, the Host header)
+Key = tuple[str, bytes, bytes]
 
 
 @dataclass(frozen=True)

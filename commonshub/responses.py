@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import anyio
 import orjson
 from starlette.responses import Response
+from starlette.types import Send
 
 from commonshub.errors import HubError, header_safe
 
@@ -55,3 +58,26 @@ INTERNAL_ERROR = "Internal Error - the hub's operators can find it in the logs b
 def internal_error_response(*, head: bool = False) -> Response:
     """What a bug looks like to a client: a 500 in the usual shape, details only in the log."""
     return error_response(500, INTERNAL_ERROR, code="InternalError", head=head)
+
+
+# Measured (bench/): 4 MiB pieces beat 1 MiB, 8 MiB and 16 MiB, and Granian's own pathsend.
+_CHUNK = 4 * 1024 * 1024
+
+
+async def send_file_range(path: Path, start: int, stop: int, send: Send, *, last: bool = True) -> None:
+    """Bytes [start, stop) of a file as response body messages, read in large pieces off the
+    event loop; `last` ends the body after them.
+
+    (Reading the next piece while sending this one was measured: no faster, so not done.)
+    """
+    remaining = stop - start
+    with path.open("rb") as f:
+        f.seek(start)
+        while remaining > 0:
+            chunk = await anyio.to_thread.run_sync(f.read, min(_CHUNK, remaining))
+            if not chunk:
+                break  # the file is shorter than its record says; the client's size check reports it
+            remaining -= len(chunk)
+            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0 or not last})
+    if last and (remaining > 0 or stop == start):
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -37,6 +37,10 @@ class Settings:
     lfs_upload_url_ttl: int = 24 * 3600
     # Files at least this large are LFS whatever .gitattributes says (HF's rule).
     lfs_size_threshold: int = 10 * MiB
+    # Lifetime of the Xet CAS tokens the hub hands out, in seconds (clients refresh them).
+    xet_token_ttl: int = 3600
+    # Lifetime of the signed xorb URLs of a reconstruction answer, in seconds.
+    xet_url_ttl: int = 3600
     # Largest README.md whose YAML front matter is parsed into cardData.
     max_card_bytes: int = 1 * MiB
     # Repos per page of /api/models|datasets|spaces; more follow through `Link: rel="next"`.

@@ -31,8 +31,6 @@ CLIENT_HOME = Path(tempfile.mkdtemp(prefix="commonshub-clients-"))
 os.environ.update(
     {
         "HF_ENDPOINT": f"http://127.0.0.1:{COMPAT_PORT}",
-        # Until the hub speaks Xet (a later issue), clients upload through the LFS batch API.
-        "HF_HUB_DISABLE_XET": "1",
         "HF_HOME": str(CLIENT_HOME),
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_UPDATE_CHECK": "1",

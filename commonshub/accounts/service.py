@@ -8,7 +8,7 @@ import re
 import secrets
 import string
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from commonshub.accounts.permissions import ANONYMOUS, Identity
@@ -182,13 +182,29 @@ def authenticate(session: Session, authorization: str | None) -> Identity:
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
         raise InvalidCredentials()
+    identity = _token_identity(session, AccessToken.token_hash == hash_token(value))
+    if identity is None:
+        raise InvalidCredentials()
+    return identity
+
+
+def identity_of_token(session: Session, token_id: int) -> Identity | None:
+    """Who token `token_id` stands for now, or None once it is revoked (or its user deleted).
+
+    Credentials derived from a token (Xet CAS tokens) check it again on every use, so revoking
+    the token revokes them too.
+    """
+    return _token_identity(session, AccessToken.id == token_id)
+
+
+def _token_identity(session: Session, condition: ColumnElement[bool]) -> Identity | None:
     row = session.execute(
         select(AccessToken.id, AccessToken.name, AccessToken.role, User.id, User.name, User.is_admin)
         .join(User, User.id == AccessToken.user_id)
-        .where(AccessToken.token_hash == hash_token(value), AccessToken.revoked_at.is_(None))
+        .where(condition, AccessToken.revoked_at.is_(None))
     ).one_or_none()
     if row is None:
-        raise InvalidCredentials()
+        return None
     token_id, token_name, role, user_id, user_name, is_admin = row
     orgs = dict(
         session.execute(select(Membership.org_id, Membership.role).where(Membership.user_id == user_id)).all()

@@ -22,6 +22,7 @@ from commonshub.models.repos import (
     RepoRedirect,
     RepoTag,
 )
+from commonshub.models.xet import XetDedupChunk, XetFile, XetMeta, XetXorb
 
 __all__ = [
     "ORG_ROLES",
@@ -42,5 +43,9 @@ __all__ = [
     "RepoRedirect",
     "RepoTag",
     "User",
+    "XetDedupChunk",
+    "XetFile",
+    "XetMeta",
+    "XetXorb",
     "utcnow",
 ]

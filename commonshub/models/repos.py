@@ -120,17 +120,21 @@ class Blob(CreatedAt, Base):
 
 
 class LfsObject(CreatedAt, Base):
-    """A blob a repo may reference: uploaded to it, or copied within it.
+    """A large file a repo may reference: uploaded to it (by LFS or Xet), or copied to it.
 
     A commit may only point at objects linked to its repo, so knowing a hash is not enough to
-    claim someone else's file.
+    claim someone else's file. The bytes are a `Blob` (LFS uploads), a Xet file (`xet_hash`,
+    rebuilt from xorbs), or both.
     """
 
     __tablename__ = "lfs_objects"
+    __table_args__ = (Index("ix_lfs_objects_repo_id_xet_hash", "repo_id", "xet_hash"),)
 
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
-    oid: Mapped[str] = mapped_column(ForeignKey("blobs.oid"), primary_key=True, index=True)
+    # The SHA-256 of the content. Not a key of `blobs`: a Xet upload has no blob.
+    oid: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     size: Mapped[int] = mapped_column(BigInteger)
+    xet_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class RefUpdate(CreatedAt, Base):

@@ -161,7 +161,12 @@ def _info(
         return Replay(body, pin=at.pin, size=len(body))
 
     path = request.scope["raw_path"].decode("latin-1")
-    key = (f"{path}?{request.url.query}", request.headers.get("authorization", "").encode("latin-1"))
+    headers = request.headers
+    key = (
+        f"{path}?{request.url.query}",
+        headers.get("authorization", "").encode("latin-1"),
+        headers.get("host", "").encode("latin-1"),
+    )
     return Response(ctx.hub.replays.fetch(key, compute), media_type="application/json")
 
 
@@ -230,7 +235,8 @@ def _tree(
     offset = _offset(request)
     chunk = entries[offset : offset + page]
     last = at.git.last_commits(at.commit, [e.path for e in chunk]) if expand else {}
-    body = [entry_json(e, last.get(e.path)) for e in chunk]
+    xet_hashes = service.xet_hashes(ctx, repo, (e.lfs.oid for e in chunk if e.lfs is not None))
+    body = [entry_json(e, last.get(e.path), xet_hashes) for e in chunk]
     more = offset + page < len(entries)
     headers = next_link(request, ctx.base_url, offset + page) if more else None
     return json_response(body, headers=headers)
@@ -274,7 +280,8 @@ async def paths_info(
     at = service.at_revision(ctx, repo, revision)
     entries = [e for p in dict.fromkeys(paths) if (e := at.git.entry(at.commit, p.strip("/"))) and e.path]
     last = at.git.last_commits(at.commit, [e.path for e in entries]) if expand else {}
-    return json_response([entry_json(e, last.get(e.path)) for e in entries])
+    xet_hashes = service.xet_hashes(ctx, repo, (e.lfs.oid for e in entries if e.lfs is not None))
+    return json_response([entry_json(e, last.get(e.path), xet_hashes) for e in entries])
 
 
 async def _paths_info_body(request: Request) -> tuple[list[str], bool]:

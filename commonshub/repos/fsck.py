@@ -21,11 +21,14 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from commonshub.errors import HubError
 from commonshub.gitstore import GitRepo, PutFile, TreeEntry, default_gitattributes, parse_pointer
 from commonshub.hub import Hub
-from commonshub.models import Blob, Event, LfsObject, Repo, RepoFile, utcnow
+from commonshub.models import Blob, Event, LfsObject, Repo, RepoFile, XetFile, XetXorb, utcnow
 from commonshub.repos.recovery import settle_removals, settle_repo
 from commonshub.repos.service import MAIN, author_email
+from commonshub.storage import BlobStore
+from commonshub.xet import service as xet
 
 # Files younger than this may belong to an upload in progress; fsck leaves them alone.
 GRACE_SECONDS = 3600
@@ -46,6 +49,7 @@ def check(hub: Hub, *, repair: bool) -> list[Problem]:
     referenced: dict[str, int] = {}
     problems += _repos(hub, repair, referenced)
     problems += _blobs(hub, repair, referenced)
+    problems += _xorbs(hub, repair)
     problems += _staging(hub, repair)
     return problems
 
@@ -85,6 +89,17 @@ def _repos(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
     with hub.db.session() as session:
         repos = list(session.scalars(select(Repo).options(joinedload(Repo.namespace)).order_by(Repo.id)))
         linked = {(r, o) for r, o in session.execute(select(LfsObject.repo_id, LfsObject.oid))}
+        # Objects uploaded through Xet have no blob: their bytes are a registered Xet file.
+        xet_files = set(session.scalars(select(XetFile.hash)))
+        in_xet = {
+            (r, o)
+            for r, o, h in session.execute(
+                select(LfsObject.repo_id, LfsObject.oid, LfsObject.xet_hash).where(
+                    LfsObject.xet_hash.is_not(None)
+                )
+            )
+            if h in xet_files
+        }
         indexed: dict[int, dict[str, tuple[str, int]]] = {}
         for f in session.scalars(select(RepoFile)):
             indexed.setdefault(f.repo_id, {})[f.path] = (f.blob_id, f.size)
@@ -123,7 +138,8 @@ def _repos(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
             assert pointer is not None and pointer.oid == oid
             referenced[oid] = pointer.size
             entry = TreeEntry(path=path, type="file", oid=pointer_blob, size=pointer.size, lfs=pointer)
-            out += _pointer(hub, repair, repo, linked, name, ref, entry)
+            if (repo.id, oid) not in in_xet:
+                out += _pointer(hub, repair, repo, linked, name, ref, entry)
     cutoff = time.time() - GRACE_SECONDS
     for uid in sorted(on_disk - {r.uid for r in repos}):
         if hub.git.repo_dir(uid).stat().st_mtime > cutoff:
@@ -219,6 +235,56 @@ def _pointer(
     return [Problem("unlinked-object", where, f"{oid} is referenced but not recorded for the repo", repair)]
 
 
+def _xorbs(hub: Hub, repair: bool) -> list[Problem]:
+    """Xorbs: every recorded one stored whole and intact, every file's xorbs recorded.
+
+    A damaged or missing xorb cannot be rebuilt here: it is reported, and quarantined if damaged,
+    so that reconstruction fails cleanly instead of serving wrong bytes.
+    """
+    out = []
+    with hub.db.session() as session:
+        rows = dict(session.execute(select(XetXorb.hash, XetXorb.size)).all())
+        needed: dict[str, str] = {}
+        for file_hash, terms in session.execute(select(XetFile.hash, XetFile.terms)):
+            for term in xet.unpack_terms(bytes(terms)):
+                needed.setdefault(term.xorb, file_hash)
+    for xorb, size in sorted(rows.items()):
+        stored = hub.xorbs.size(xorb)
+        if stored is None:
+            out.append(Problem("missing-xorb", xorb, "recorded in the database but not in the xorb store"))
+            continue
+        with hub.xorbs.open(xorb) as f:
+            data = f.read()
+        try:
+            xet.validate_xorb(xorb, data)
+            intact = stored == size
+        except HubError:
+            intact = False
+        if not intact:
+            if repair:
+                _quarantine(hub, xorb, hub.xorbs)
+            detail = "its content does not hash to its name" + (
+                f"; moved to {_QUARANTINE}/" if repair else ""
+            )
+            out.append(Problem("corrupt-xorb", xorb, detail, repair))
+    for xorb, file_hash in sorted(needed.items()):
+        if xorb not in rows:
+            out.append(
+                Problem(
+                    "unknown-xorb", xorb, f"Xet file {file_hash} is built from it, but it is not recorded"
+                )
+            )
+    cutoff = time.time() - GRACE_SECONDS
+    for xorb in sorted(set(hub.xorbs.oids()) - set(rows)):
+        path = hub.xorbs.local_path(xorb)
+        if path is not None and path.stat().st_mtime > cutoff:
+            continue  # an upload whose row is being committed now
+        if repair:
+            hub.xorbs.delete(xorb)
+        out.append(Problem("orphan-xorb", xorb, "a stored xorb that nothing records", repair))
+    return out
+
+
 def _blobs(hub: Hub, repair: bool, referenced: dict[str, int]) -> list[Problem]:
     out = []
     with hub.db.session() as session:
@@ -284,11 +350,12 @@ def _is_intact(hub: Hub, oid: str) -> bool:
     return hasher.hexdigest() == oid
 
 
-def _quarantine(hub: Hub, oid: str) -> None:
-    """Move corrupt bytes out of the store, kept for inspection (deleted where not local)."""
-    path = hub.blobs.local_path(oid)
+def _quarantine(hub: Hub, oid: str, store: BlobStore | None = None) -> None:
+    """Move corrupt bytes out of a store, kept for inspection (deleted where not local)."""
+    store = store or hub.blobs
+    path = store.local_path(oid)
     if path is None:
-        hub.blobs.delete(oid)
+        store.delete(oid)
         return
     aside = hub.settings.data_dir / _QUARANTINE / oid
     aside.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -37,18 +37,17 @@ from commonshub.repos.service import (
     at_revision,
     file_entry,
     find_repo,
-    is_linked,
+    link,
     require_content,
 )
-from commonshub.responses import hub_error_response, internal_error_response
+from commonshub.responses import hub_error_response, internal_error_response, send_file_range
+from commonshub.xet import service as xet
 
 log = logging.getLogger(__name__)
 
 _PATH = re.compile(r"/(?:(datasets|spaces)/)?([^/]+)/([^/]+)/resolve/([^/]+)/(.+)")
 _TYPE_OF_PREFIX = {None: "model", "datasets": "dataset", "spaces": "space"}
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
-# Measured (bench/): 4 MiB pieces beat 1 MiB, 8 MiB and 16 MiB, and Granian's own pathsend.
-_CHUNK = 4 * 1024 * 1024
 
 # Files every client fetches to learn about a repo rather than to use it: not downloads.
 _NOT_DOWNLOADS = frozenset({"README.md", ".gitattributes"})
@@ -102,6 +101,7 @@ class Answer:
     headers: list[tuple[bytes, bytes]]  # all but Content-Length and Content-Range
     body: bytes = b""  # a regular file's content, or an error's JSON
     blob: Path | None = None  # an LFS file's content
+    xet_file: str | None = None  # or the Xet file that rebuilds it
     size: int = 0  # the content's full size
     is_file: bool = False  # Range applies
     counts_for: int | None = None  # the repo a GET of the whole file counts a download of
@@ -139,17 +139,36 @@ def file_answer(ctx: Context, repo: Repo, at: Resolved, entry: TreeEntry) -> Ans
     }
     counts_for = repo.id if is_download(repo, entry.path) else None
     if entry.lfs is not None:
-        if not is_linked(ctx, repo, entry.lfs.oid):
+        held = link(ctx, repo, entry.lfs.oid)
+        if held is None:
             # Its owner deleted this LFS object (without rewriting history): the pointer remains,
             # the content is gone for this repo even if another repo holds the same bytes.
             raise EntryNotFound("This file's content was deleted from the repository", commit=at.commit)
         etag = f'"{entry.lfs.oid}"'
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(entry.lfs.size)})
+        if held.xet_hash is not None:
+            # Clients with Xet fetch the chunks from the CAS instead (specs/xet-protocol.md §2.3).
+            token_route = f"{ctx.base_url}/api/{repo.type}s/{repo.repo_id}/xet-read-token/{at.commit}"
+            headers.update({"X-Xet-Hash": held.xet_hash, "Link": f'<{token_route}>; rel="xet-auth"'})
         blob = ctx.hub.blobs.local_path(entry.lfs.oid)
-        if blob is None or not blob.is_file():
+        if blob is not None and blob.is_file():
+            return Answer(
+                200,
+                _header_list(headers),
+                blob=blob,
+                size=entry.lfs.size,
+                is_file=True,
+                counts_for=counts_for,
+            )
+        if held.xet_hash is None:
             raise BlobUnavailable()
         return Answer(
-            200, _header_list(headers), blob=blob, size=entry.lfs.size, is_file=True, counts_for=counts_for
+            200,
+            _header_list(headers),
+            xet_file=held.xet_hash,
+            size=entry.lfs.size,
+            is_file=True,
+            counts_for=counts_for,
         )
     headers["ETag"] = f'"{entry.oid}"'
     data = at.git.read_blob(entry.oid)
@@ -190,17 +209,20 @@ class Resolver:
         match: re.Match[str],
         request_id: Callable[[bytes | None], tuple[bytes, bytes]],
     ) -> None:
-        authorization = b""
+        authorization = host = b""
         range_header = trace = None
         for name, value in scope["headers"]:  # one pass over the headers: this runs for every file
             if name == b"authorization":
                 authorization = value
+            elif name == b"host":
+                host = value
             elif name == b"range":
                 range_header = value.decode("latin-1")
             elif name == b"x-amzn-trace-id":
                 trace = value
         answer = self.hub.replays.fetch(
-            (scope["path"], authorization),
+            # The host too: answers carry absolute links (the Xet token route) built from it.
+            (scope["path"], authorization, host),
             lambda: self.compute(Request(scope, receive), *match.groups()).as_replay(),
         )
         await self.send(answer, scope, send, range_header, request_id(trace))
@@ -246,7 +268,8 @@ class Resolver:
         request_id: tuple[bytes, bytes],
     ) -> None:
         head = scope["method"] == "HEAD"
-        if range_header is None and not (answer.is_file and answer.blob is not None):
+        streamed = answer.blob is not None or answer.xet_file is not None
+        if range_header is None and not (answer.is_file and streamed):
             # The common case, a whole file from memory or an error: headers made once per answer.
             if not head and answer.counts_for is not None:
                 self.hub.downloads.count(answer.counts_for)
@@ -280,25 +303,27 @@ class Resolver:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if head:
             await send({"type": "http.response.body", "body": b""})
-        elif answer.blob is None:
-            await send({"type": "http.response.body", "body": answer.body[start:stop]})
+        elif answer.blob is not None:
+            await send_file_range(answer.blob, start, stop, send)
+        elif answer.xet_file is not None:
+            await _send_xet_file(self.hub, answer.xet_file, start, stop, send)
         else:
-            await _send_file(answer.blob, start, stop, send)
+            await send({"type": "http.response.body", "body": answer.body[start:stop]})
 
 
-async def _send_file(path: Path, start: int, stop: int, send: Send) -> None:
-    """Bytes [start, stop) of a file, read in large pieces off the event loop.
+async def _send_xet_file(hub: Hub, file_hash: str, start: int, stop: int, send: Send) -> None:
+    """Bytes [start, stop) of a Xet file, rebuilt from its xorbs, for clients without Xet."""
 
-    (Reading the next piece while sending this one was measured: no faster, so not done.)
-    """
-    with path.open("rb") as f:
-        f.seek(start)
-        remaining = stop - start
-        while remaining > 0:
-            chunk = await anyio.to_thread.run_sync(f.read, min(_CHUNK, remaining))
-            if not chunk:
-                break  # the blob is shorter than its pointer says; the client's size check reports it
-            remaining -= len(chunk)
-            await send({"type": "http.response.body", "body": chunk, "more_body": remaining > 0})
-    if remaining > 0 or stop == start:
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+    def pieces() -> Iterator[bytes]:
+        with hub.db.session() as session:
+            recipe = xet.recipe(session, file_hash)
+            if recipe is None or stop == start:
+                return
+            plan, indexes = xet.plan_range(session, recipe, (start, stop - 1))
+        yield from xet.iter_bytes(hub, plan, indexes)
+
+    it = pieces()
+    while (piece := await anyio.to_thread.run_sync(next, it, None)) is not None:
+        await send({"type": "http.response.body", "body": piece, "more_body": True})
+    # Short if the recipe is gone: the client's size check reports it, as for a missing blob.
+    await send({"type": "http.response.body", "body": b"", "more_body": False})

@@ -196,10 +196,16 @@ def render(view: RepoView, properties: list[str]) -> dict[str, Any]:
     return out
 
 
-def entry_json(entry: TreeEntry, last_commit: CommitInfo | None = None) -> dict[str, Any]:
+def entry_json(
+    entry: TreeEntry, last_commit: CommitInfo | None = None, xet_hashes: dict[str, str] | None = None
+) -> dict[str, Any]:
     out: dict[str, Any] = {"type": entry.type, "oid": entry.oid, "size": entry.size, "path": entry.path}
     if entry.lfs is not None:
         out["lfs"] = {"oid": entry.lfs.oid, "size": entry.lfs.size, "pointerSize": entry.lfs.pointer_size}
+        # Clients with Xet download through it when the entry names its Xet file (§2.3).
+        xet_hash = (xet_hashes or {}).get(entry.lfs.oid)
+        if xet_hash is not None:
+            out["xetHash"] = xet_hash
     if last_commit is not None:
         out["lastCommit"] = {
             "id": last_commit.id,

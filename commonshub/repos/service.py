@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import bindparam, delete, func, insert, select, text
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from commonshub.accounts.permissions import can_create_in, can_manage, can_read, can_write
 from commonshub.accounts.service import account_by_name
@@ -47,6 +47,7 @@ from commonshub.models import Blob, Event, LfsObject, RefUpdate, Repo, RepoFile,
 from commonshub.replay import Pin
 from commonshub.repos.cards import CardError, derive, parse_card, parse_config
 from commonshub.repos.schemas import NEEDS_FILES, RepoView
+from commonshub.xet import service as xet
 
 TYPE_BY_PLURAL = {"models": "model", "datasets": "dataset", "spaces": "space"}
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
@@ -185,22 +186,46 @@ def open_git(ctx: Context, repo: Repo) -> GitRepo:
     return ctx.hub.git.open(repo.uid)
 
 
-_LINK_SIZE = select(LfsObject.size).where(
+_LINK = select(LfsObject.size, LfsObject.xet_hash).where(
     LfsObject.repo_id == bindparam("repo"), LfsObject.oid == bindparam("oid")
 )
 
 
-def is_linked(ctx: Context, repo: Repo, oid: str) -> bool:
-    """Whether `repo` holds LFS object `oid` (uploaded to it, and not deleted from it)."""
-    return ctx.session.scalar(_LINK_SIZE, {"repo": repo.id, "oid": oid}) is not None
+@dataclass(frozen=True)
+class Link:
+    """An LFS object a repo holds: its size, and its Xet file if it was uploaded through Xet."""
+
+    size: int
+    xet_hash: str | None
+
+
+def link(ctx: Context, repo: Repo, oid: str) -> Link | None:
+    """How `repo` holds LFS object `oid` (uploaded to it, and not deleted from it), if it does."""
+    row = ctx.session.execute(_LINK, {"repo": repo.id, "oid": oid}).one_or_none()
+    return None if row is None else Link(int(row[0]), row[1])
 
 
 def linked_size(ctx: Context, repo: Repo, oid: str) -> int | None:
     """The size of LFS object `oid` if `repo` holds it and its bytes are stored; else None."""
-    size = ctx.session.scalar(_LINK_SIZE, {"repo": repo.id, "oid": oid})
-    if size is None or ctx.hub.blobs.size(oid) != size:
+    found = link(ctx, repo, oid)
+    if found is None:
         return None
-    return int(size)
+    if found.xet_hash is None and ctx.hub.blobs.size(oid) != found.size:
+        return None
+    return found.size
+
+
+def xet_hashes(ctx: Context, repo: Repo, oids: Iterable[str]) -> dict[str, str]:
+    """The Xet file of each of `oids` the repo holds through Xet (for `xetHash` in listings)."""
+    wanted = sorted(set(oids))
+    if not wanted:
+        return {}
+    rows = ctx.session.execute(
+        select(LfsObject.oid, LfsObject.xet_hash).where(
+            LfsObject.repo_id == repo.id, LfsObject.oid.in_(wanted), LfsObject.xet_hash.is_not(None)
+        )
+    )
+    return {oid: xet for oid, xet in rows if xet is not None}
 
 
 def resolve_revision(git: GitRepo, revision: str) -> str:
@@ -286,10 +311,21 @@ def index_head(ctx: Context, repo: Repo, git: GitRepo, sha: str | None) -> None:
     repo.pipeline_tag = derived.pipeline_tag
     if sha:
         repo.last_modified = git.commit_info(sha).date
-    lfs_bytes = session.scalar(
-        select(func.coalesce(func.sum(LfsObject.size), 0)).where(LfsObject.repo_id == repo.id)
+    repo.used_storage = stored_bytes(session, repo) + sum(f.size for f in files if f.lfs is None)
+
+
+def stored_bytes(session: Session, repo: Repo) -> int:
+    """The bytes the repo's LFS objects take: blobs by size, Xet files by their distinct chunks,
+    so versions that share most of their content count the shared part once."""
+    blob_bytes = session.scalar(
+        select(func.coalesce(func.sum(LfsObject.size), 0)).where(
+            LfsObject.repo_id == repo.id, LfsObject.xet_hash.is_(None)
+        )
     )
-    repo.used_storage = int(lfs_bytes or 0) + sum(f.size for f in files if f.lfs is None)
+    xet_files = session.scalars(
+        select(LfsObject.xet_hash).where(LfsObject.repo_id == repo.id, LfsObject.xet_hash.is_not(None))
+    )
+    return int(blob_bytes or 0) + xet.unique_bytes(session, [h for h in xet_files if h])
 
 
 def read_card(ctx: Context, git: GitRepo, entry: TreeEntry | None, repo_type: str) -> dict[str, Any] | None:

@@ -38,6 +38,9 @@ class BlobStore(Protocol):
     def stage_deletion(self, oid: str) -> StagedDeletion:
         """A deletion that happens with a database commit (a `db.Publisher`)."""
 
+    def generation(self) -> str:
+        """A random id made with the store: a store replaced by an empty one has a new id."""
+
     def oids(self) -> Iterator[str]:
         """Every stored blob (for fsck)."""
 

@@ -1,9 +1,10 @@
-"""Blobs in a local directory: <root>/sha256/<2 hex>/<2 hex>/<oid>."""
+"""Blobs in a local directory: <root>/<kind>/<2 hex>/<2 hex>/<oid> (kind: sha256, or xorb)."""
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,14 +14,31 @@ _OID = re.compile(r"[0-9a-f]{64}")
 
 
 class LocalBlobStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, kind: str = "sha256") -> None:
         self.root = root
-        (root / "sha256").mkdir(parents=True, exist_ok=True)
+        self.kind = kind
+        (root / kind).mkdir(parents=True, exist_ok=True)
 
     def _path(self, oid: str) -> Path:
         if not _OID.fullmatch(oid):
-            raise ValueError(f"not a sha256: {oid!r}")
-        return self.root / "sha256" / oid[:2] / oid[2:4] / oid
+            raise ValueError(f"not a {self.kind} id: {oid!r}")
+        return self.root / self.kind / oid[:2] / oid[2:4] / oid
+
+    def generation(self) -> str:
+        marker = self.root / "generation"
+        try:
+            return marker.read_text().strip()
+        except FileNotFoundError:
+            pass
+        tmp = marker.with_name(f"generation.{secrets.token_hex(4)}")
+        tmp.write_text(secrets.token_hex(8))
+        try:
+            os.link(tmp, marker)  # the first writer wins; later ones read its id
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return marker.read_text().strip()
 
     def exists(self, oid: str) -> bool:
         return self._path(oid).is_file()
@@ -75,7 +93,7 @@ class LocalBlobStore:
             (self.root / "trash" / oid).unlink(missing_ok=True)
 
     def oids(self) -> Iterator[str]:
-        for path in sorted((self.root / "sha256").glob("*/*/*")):
+        for path in sorted((self.root / self.kind).glob("*/*/*")):
             if _OID.fullmatch(path.name):
                 yield path.name
 

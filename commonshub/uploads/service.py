@@ -53,7 +53,7 @@ from commonshub.storage import Staged
 from commonshub.uploads import ndjson
 from commonshub.uploads.patterns import is_ignored, is_lfs
 
-_PR_REF = re.compile(r"refs/pr/(\d+)")
+PR_REF = re.compile(r"refs/pr/(\d+)")
 # The most parts one multipart upload may have (S3's own limit).
 MAX_PARTS = 10_000
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -109,7 +109,7 @@ def preupload(
     create_pr: bool,
 ) -> list[dict[str, Any]]:
     # The author of a pull request uploads to its ref as they commit to it.
-    own_pr = _PR_REF.fullmatch(revision) is not None and _may_commit_to_pr(ctx, repo, revision)
+    own_pr = PR_REF.fullmatch(revision) is not None and _may_commit_to_pr(ctx, repo, revision)
     require_upload(ctx, repo, for_pr=create_pr or own_pr)
     git = repos.open_git(ctx, repo)
     commit = _branch_head(git, revision) if create_pr else repos.resolve_revision(git, revision)
@@ -170,7 +170,7 @@ def commit(
     ctx: Context, repo: Repo, revision: str, payload: ndjson.CommitPayload, *, create_pr: bool
 ) -> CommitResult:
     identity = ctx.identity
-    pr_match = _PR_REF.fullmatch(revision)
+    pr_match = PR_REF.fullmatch(revision)
     if create_pr:
         require_upload(ctx, repo, for_pr=True)
     elif not (pr_match and can_read(identity, repo) and _may_commit_to_pr(ctx, repo, revision)):
@@ -308,7 +308,7 @@ def lfs_batch(
         raise BadRequest("`objects` must be a list of at most 1000 objects")
     # Objects for a pull request (no ref, or refs/pr/N) may come from readers: only a commit
     # makes them visible, and committing checks the rights to that ref.
-    require_upload(ctx, repo, for_pr=ref is None or _PR_REF.fullmatch(ref) is not None)
+    require_upload(ctx, repo, for_pr=ref is None or PR_REF.fullmatch(ref) is not None)
     settings = ctx.hub.settings
     expires = int(time.time()) + settings.lfs_upload_url_ttl
     out = []

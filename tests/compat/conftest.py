@@ -149,6 +149,15 @@ def api(owner: Client) -> object:
     return HfApi(token=owner.token)
 
 
+@pytest.fixture
+def lfs_uploads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's client uploads through the Git LFS batch API, as with HF_HUB_DISABLE_XET=1
+    (which the client reads into this constant at import), for tests whose subject is the blob store."""
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+
+
 # --- a guard that the clients reach nothing but loopback ---
 
 _LOOPBACK_HOSTS = frozenset({"localhost", "::1", "ip6-localhost"})

@@ -508,6 +508,7 @@ def test_kill_while_a_repo_is_deleted_leaves_it_whole_or_gone(crashable: Crashab
         assert row_left or attempt < 2
 
 
+@pytest.mark.usefixtures("lfs_uploads")
 def test_kill_while_lfs_files_are_deleted_loses_no_referenced_bytes(crashable: Crashable) -> None:
     server = crashable
     trash = server.data_dir / "blobs" / "trash"

@@ -165,7 +165,9 @@ def test_head_metadata_for_regular_and_lfs_files(repo: Fixture) -> None:
     assert head.headers["content-length"] == str(len(repo.weights))
     assert head.headers["accept-ranges"] == "bytes"
     assert head.headers["x-request-id"]
-    assert not any(h.startswith("x-xet") for h in head.headers)
+    # Uploaded through Xet: Xet clients are told where its chunks are (specs/xet-protocol.md §2.3).
+    assert len(head.headers["x-xet-hash"]) == 64
+    assert head.headers["link"].endswith(f'/xet-read-token/{repo.main}>; rel="xet-auth"')
     assert head.content == b""
 
 

@@ -434,6 +434,7 @@ def test_super_squash_history(api: HfApi, repo_name: str, owner: Client, tmp_pat
 # --- LFS file management ---
 
 
+@pytest.mark.usefixtures("lfs_uploads")  # its subject is the blob store
 def test_list_and_permanently_delete_lfs_files(
     live_hub: LiveHub, api: HfApi, repo_name: str, owner: Client, other: Client, tmp_path: Path
 ) -> None:

@@ -172,6 +172,7 @@ def test_datasets_and_spaces_have_their_own_batch_urls(
     assert batch(live_hub.url, repo_name, owner.token, [{"oid": "0" * 64, "size": 1}]).status_code == 404
 
 
+@pytest.mark.usefixtures("lfs_uploads")  # its subject is the blob store
 def test_lfs_objects_shared_by_two_repos_are_stored_once(
     live_hub: LiveHub, api: HfApi, repo_name: str, owner: Client, other: Client, tmp_path: Path
 ) -> None:

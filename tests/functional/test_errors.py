@@ -463,8 +463,15 @@ def api_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, APIRo
 
 
 # Values for each path parameter, already percent-encoded: valid ones, and ones meant to break things.
+_HASHES = ["0" * 64, "F" * 64, "g" * 64, "%00", "ab", "0" * 65, "x" * 300]
 PATH_VALUES: dict[str, list[str]] = {
     "repo_type": ["models", "datasets", "spaces"],
+    # The Xet CAS (tests/functional/test_xet_cas.py goes deeper, with valid CAS tokens).
+    "generation": ["0" * 16, "%00", "..", "x" * 300],
+    "prefix": ["default", "default-merkledb", "%00", "x" * 300],
+    "xorb": _HASHES,
+    "chunk": _HASHES,
+    "file_id": _HASHES,
     "namespace": ["alice", "bob", "ALICE", "nobody", "%00", "%2E%2E", "a%20b", "%C3%A9", "%ff", "x" * 300],
     "name": ["m", "absent", "M", "m.git", "%00", "%2E%2E", "%ff", "a%2Fb", "x" * 300],
     "revision": [

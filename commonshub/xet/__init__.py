@@ -1,0 +1,1 @@
+"""Xet storage: the CAS protocol, its binary formats and content-defined chunking."""
