@@ -35,7 +35,7 @@ QUICK = {
     "resolve": ["--size-mib", "64", "--range-mib", "16", "--runs", "2", "--range-runs", "3"],
     "upload": ["--size-mib", "64", "--runs", "1"],
     "scale": ["--repos", "5000", "--samples", "200", "--commit-runs", "1"],
-    "xet": ["--size-mib", "64", "--runs", "1", "--model-mb", "20"],
+    "xet": ["--size-mib", "64", "--runs", "1", "--download-runs", "2", "--model-mb", "20"],
     "xet-validate": ["--size-mib", "128", "--runs", "1"],
 }
 QUICK["resolve"] += ["--wrk-seconds", "2", "--wrk-rounds", "1"]

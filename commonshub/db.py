@@ -185,8 +185,10 @@ def insert_missing(session: Session, model: type[Any], rows: list[dict[str, Any]
         return 0
     dialect = session.get_bind().dialect.name
     insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
-    return int(getattr(result, "rowcount", 0) or 0)
+    keys = model.__table__.primary_key.columns
+    # Counted from RETURNING: psycopg reports no rowcount for ON CONFLICT DO NOTHING.
+    statement = insert(model).values(rows).on_conflict_do_nothing().returning(*keys)
+    return len(session.execute(statement).all())
 
 
 # Schema objects that migrations make by hand, outside the models: the search index (0002).

@@ -298,6 +298,13 @@ class Resolver:
                 return
             if not head and start == 0 and answer.counts_for is not None:
                 self.hub.downloads.count(answer.counts_for)
+        pieces = None
+        if answer.xet_file is not None and not head:
+            try:
+                pieces = await anyio.to_thread.run_sync(_xet_pieces, self.hub, answer.xet_file, start, stop)
+            except HubError as exc:
+                await self.send(error_answer(exc, cacheable=False), scope, send, None, request_id)
+                return
         length = 0 if head and not answer.is_file else stop - start
         headers.append((b"content-length", str(length).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -305,25 +312,34 @@ class Resolver:
             await send({"type": "http.response.body", "body": b""})
         elif answer.blob is not None:
             await send_file_range(answer.blob, start, stop, send)
-        elif answer.xet_file is not None:
-            await _send_xet_file(self.hub, answer.xet_file, start, stop, send)
+        elif pieces is not None:
+            await _send_pieces(pieces, send)
         else:
             await send({"type": "http.response.body", "body": answer.body[start:stop]})
 
 
-async def _send_xet_file(hub: Hub, file_hash: str, start: int, stop: int, send: Send) -> None:
-    """Bytes [start, stop) of a Xet file, rebuilt from its xorbs, for clients without Xet."""
+def _xet_pieces(hub: Hub, file_hash: str, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes [start, stop) of a Xet file, rebuilt from its xorbs, for clients without Xet.
 
-    def pieces() -> Iterator[bytes]:
-        with hub.db.session() as session:
-            recipe = xet.recipe(session, file_hash)
-            if recipe is None or stop == start:
-                return
-            plan, indexes = xet.plan_range(session, recipe, (start, stop - 1))
-        yield from xet.iter_bytes(hub, plan, indexes)
+    Planned and checked before the first byte (so a missing xorb is a 503, not a cut body).
+    """
+    with hub.db.session() as session:
+        recipe = xet.recipe(session, file_hash)
+        if recipe is None:
+            raise BlobUnavailable()
+        if stop == start:
+            return iter(())
+        plan, indexes = xet.plan_range(session, recipe, (start, stop - 1))
+    xet.check_stored(hub, plan)
+    return xet.iter_bytes(hub, plan, indexes)
 
-    it = pieces()
-    while (piece := await anyio.to_thread.run_sync(next, it, None)) is not None:
-        await send({"type": "http.response.body", "body": piece, "more_body": True})
-    # Short if the recipe is gone: the client's size check reports it, as for a missing blob.
+
+async def _send_pieces(pieces: Iterator[bytes], send: Send) -> None:
+    try:
+        while (piece := await anyio.to_thread.run_sync(next, pieces, None)) is not None:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+    except OSError:
+        # Damaged or vanished storage after the headers went out: the body ends short, which
+        # the client's size check reports; fsck finds the cause.
+        log.exception("a Xet file could not be rebuilt")
     await send({"type": "http.response.body", "body": b"", "more_body": False})
