@@ -38,6 +38,7 @@ from sqlalchemy import create_engine, text
 from commonshub.hub import Hub
 from commonshub.repos.fsck import check
 from commonshub.settings import Settings
+from commonshub.xet import format
 from tests.compat.conftest import BIN, LiveHub, server_env, start_server, stop_server
 from tests.conftest import _pg_admin, free_port, wait_for
 
@@ -245,6 +246,54 @@ def test_kill_during_lfs_upload_leaves_nothing_downloadable_or_committable(crash
     cache = server.data_dir.parent / "client-cache"
     path = hf_hub_download(repo, "weights.bin", endpoint=server.url, token=server.token, cache_dir=cache)
     assert hashlib.sha256(Path(path).read_bytes()).hexdigest() == oid
+
+
+# --- a Xet xorb upload cut off half way ---
+
+
+def test_kill_during_a_xet_xorb_upload_stores_nothing_and_the_upload_works_again(
+    crashable: Crashable,
+) -> None:
+    server = crashable
+    repo = f"{OWNER}/half-xorb"
+    server.api.create_repo(repo)
+    head_before, files_before = assert_consistent(server, repo)
+    # A real xorb of 12 MiB of incompressible chunks, sent as hf_xet sends it.
+    content = os.urandom(12 * MiB)
+    chunks = [content[i : i + 64 * 1024] for i in range(0, len(content), 64 * 1024)]
+    xorb, body = format.build_xorb(chunks, format.SCHEME_NONE)
+    with server.http() as http:
+        token = http.get(f"/api/models/{repo}/xet-write-token/main").json()
+    target = urlsplit(f"{token['casUrl']}/v1/xorbs/default/{format.hash_hex(xorb)}")
+
+    staging = server.data_dir / "tmp"
+    with socket.create_connection((target.hostname, target.port)) as sock:
+        sock.sendall(
+            f"POST {target.path} HTTP/1.1\r\nHost: {target.netloc}\r\n"
+            f"Authorization: Bearer {token['accessToken']}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+        )
+        sock.sendall(body[: len(body) // 2])
+        time.sleep(0.5)  # the hub is reading the body
+        server.kill()
+
+    server.restart()
+    assert assert_consistent(server, repo) == (head_before, files_before)
+    assert not [p for p in (server.data_dir / "xorbs" / "xorb").rglob("*") if p.is_file()]
+    assert not [p for p in staging.rglob("*") if p.is_file()]
+
+    # The client uploads the file again, whole, and gets it back.
+    server.api.upload_file(path_or_fileobj=content, path_in_repo="weights.bin", repo_id=repo)
+    _, files = assert_consistent(server, repo)
+    assert files == files_before | {"weights.bin"}
+    path = hf_hub_download(
+        repo,
+        "weights.bin",
+        endpoint=server.url,
+        token=server.token,
+        cache_dir=server.data_dir.parent / "cache",
+    )
+    assert Path(path).read_bytes() == content
 
 
 # --- a commit whose NDJSON body is still streaming ---

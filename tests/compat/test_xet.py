@@ -370,3 +370,43 @@ def test_a_new_version_stores_only_what_changed(
     for repo, content in zip(repos, (first, bytes(second), first), strict=True):
         got = hf_hub_download(repo, "model.safetensors", cache_dir=tmp_path / "cache", token=owner.token)
         assert hashlib.sha256(Path(got).read_bytes()).digest() == hashlib.sha256(content).digest()
+
+
+def test_concurrent_uploads_of_the_same_bytes_all_land_and_store_them_once(
+    owner: Client, live_hub: LiveHub, tmp_path: Path
+) -> None:
+    """Four clients, each with its own cache, upload the same new file to four repos at once:
+    the same xorbs arrive concurrently. Every commit lands, every repo serves the bytes, and the
+    hub keeps one copy."""
+    data = tmp_path / "same.bin"
+    data.write_bytes(os.urandom(24 * MiB))  # incompressible: one copy takes its size
+    repos = [f"{owner.name}/race-{os.urandom(4).hex()}" for _ in range(4)]
+    before = xorb_bytes(live_hub)
+    clients = [
+        subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(UPLOAD)],
+            env={k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+            | {
+                "HF_ENDPOINT": live_hub.url,
+                "HF_HOME": str(tmp_path / f"home-{i}"),
+                "HF_TOKEN": owner.token,
+                "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                "REPO": repo,
+                "FILE": str(data),
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for i, repo in enumerate(repos)
+    ]
+    for client in clients:
+        out, _ = client.communicate(timeout=300)
+        assert client.returncode == 0, out.decode()
+    stored = xorb_bytes(live_hub) - before
+    assert 24 * MiB <= stored < 25 * MiB  # one copy, plus chunk headers
+    api = HfApi(token=owner.token)
+    hashes = {xet_hashes(api, repo)["w.bin"] for repo in repos}
+    assert len(hashes) == 1 and None not in hashes
+    for repo in repos:
+        got = hf_hub_download(repo, "w.bin", cache_dir=tmp_path / "cache", token=owner.token)
+        assert Path(got).read_bytes() == data.read_bytes()
