@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from commonshub.dependencies import ContextDep, Segment, query_bool
-from commonshub.errors import BadRequest
+from commonshub.errors import BadRequest, RepoNotFound
 from commonshub.hub import Context
 from commonshub.pagination import decode_cursor, next_link
 from commonshub.repos import service as repos
@@ -186,3 +186,31 @@ async def delete_lfs_files(
 
     await run_in_threadpool(run)
     return json_response({})
+
+
+@router.post("/api/{repo_type:repotype}/{namespace}/{name}/lfs-files/duplicate")
+async def duplicate_lfs_files(
+    repo_type: str, namespace: Segment, name: Segment, request: Request, ctx: ContextDep
+) -> Response:
+    """Cross-repo copies: the source repo is in the path, the target in the body."""
+    body = await _json_body(request)
+    target = body.get("target")
+    if not isinstance(target, dict) or not isinstance(target.get("name"), str):
+        raise BadRequest('Expected {"target": {"type": …, "name": "namespace/name"}, "files": [...]}')
+    target_type = target.get("type") or "model"
+    if target_type not in ("model", "dataset", "space"):
+        raise BadRequest(f"Invalid target type {target_type!r}: use model, dataset or space")
+    target_namespace, sep, target_name = target["name"].partition("/")
+    if not sep:
+        raise BadRequest("The target name must be namespace/name")
+
+    def run() -> list[dict[str, str]]:
+        source = _repo(ctx, repo_type, namespace, name)
+        try:
+            destination = repos.find_repo(ctx, target_type, target_namespace, target_name)
+        except repos.RepoMoved:  # a redirect would send the same body to the same URL
+            raise RepoNotFound(anonymous=ctx.identity.anonymous) from None
+        return service.duplicate_lfs_files(ctx, source, destination, body.get("files"))
+
+    failed = await run_in_threadpool(run)
+    return json_response({"failed": failed})

@@ -524,3 +524,32 @@ def delete_lfs_files(ctx: Context, repo: Repo, oids: Any, *, rewrite_history: bo
     session.execute(delete(LfsObject).where(LfsObject.repo_id == repo.id, LfsObject.oid.in_(list(sizes))))
     repos.forget_blobs(ctx, sizes)
     repos.event(ctx, "repo:lfs:delete", repo, oids=sorted(sizes), rewrite_history=rewrite_history)
+
+
+def duplicate_lfs_files(ctx: Context, source: Repo, target: Repo, files: Any) -> list[dict[str, str]]:
+    """Let `target` reference LFS files of `source` (a cross-repo `CommitOperationCopy`).
+
+    Only links are made: the bytes are shared already. The caller must read the source and write
+    the target; each file must be one the source holds under that SHA-256 and Xet hash. Returns
+    the failures, one per file that could not be copied.
+    """
+    repos.require_content(ctx, source)
+    repos.require_write(ctx, target)
+    if not isinstance(files, list) or len(files) > 1000:
+        raise BadRequest("`files` must be a list of at most 1000 {xetHash, sha256, filename}")
+    failed: list[dict[str, str]] = []
+    for item in files:
+        sha256 = item.get("sha256") if isinstance(item, dict) else None
+        xet_hash = item.get("xetHash") if isinstance(item, dict) else None
+        if not isinstance(sha256, str) or not _SHA256.fullmatch(sha256):
+            failed.append({"sha256": str(sha256), "error": "sha256 must be a sha256"})
+            continue
+        held = repos.link(ctx, source, sha256)
+        if held is None or held.xet_hash is None or held.xet_hash != xet_hash:
+            failed.append({"sha256": sha256, "error": "The source repo holds no such Xet file"})
+            continue
+        if repos.link(ctx, target, sha256) is None:
+            ctx.session.add(LfsObject(repo_id=target.id, oid=sha256, size=held.size, xet_hash=held.xet_hash))
+            ctx.session.flush()
+            repos.event(ctx, "repo:lfs:upload", target, oid=sha256, size=held.size, copied_from=source.uid)
+    return failed

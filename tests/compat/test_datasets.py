@@ -96,6 +96,9 @@ def test_push_to_hub_then_load_dataset_round_trips_and_a_second_push_replaces_th
         "data/test-00000-of-00001.parquet",
         "data/train-00000-of-00001.parquet",
     ]
+    # The shards went up through Xet (which `push_to_hub` cannot do without on huggingface.co).
+    shards = api.get_paths_info(repo_name, data_files(api, repo_name), repo_type="dataset")
+    assert all(shard.xet_hash for shard in shards)
     loaded = load_dataset(repo_name, cache_dir=str(tmp_path / "cache-1"))
     assert isinstance(loaded, DatasetDict)
     assert {split: loaded[split].to_list() for split in loaded} == {"train": TRAIN, "test": TEST}

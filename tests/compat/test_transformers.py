@@ -106,6 +106,9 @@ def pushed(owner: Client, tmp_path_factory: pytest.TempPathFactory) -> Pushed:
 def test_auto_classes_load_the_pushed_model_by_repo_id(pushed: Pushed, tmp_path: Path) -> None:
     files = set(HfApi().list_repo_files(pushed.repo_id))
     assert {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"} <= files
+    # The weights went up through Xet, as on huggingface.co (paths-info names their Xet file).
+    [weights] = HfApi().get_paths_info(pushed.repo_id, ["model.safetensors"])
+    assert weights.xet_hash
 
     cache = tmp_path / "cache"
     config = AutoConfig.from_pretrained(pushed.repo_id, cache_dir=cache)

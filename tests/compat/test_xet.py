@@ -410,3 +410,51 @@ def test_concurrent_uploads_of_the_same_bytes_all_land_and_store_them_once(
     for repo in repos:
         got = hf_hub_download(repo, "w.bin", cache_dir=tmp_path / "cache", token=owner.token)
         assert Path(got).read_bytes() == data.read_bytes()
+
+
+def test_copy_a_file_from_another_repo(
+    api: HfApi, owner: Client, other: Client, live_hub: LiveHub, tmp_path: Path
+) -> None:
+    """`CommitOperationCopy` with `src_repo_id`: the client asks the source repo to duplicate its
+    LFS files into the target (`lfs-files/duplicate`, which needs their Xet hashes), then commits.
+    No byte moves; the target holds the file as if uploaded to it."""
+    from huggingface_hub import CommitOperationCopy
+    from huggingface_hub.errors import HfHubHTTPError
+
+    data = mixed_bytes(3 * MiB, seed=71)
+    source, target = (f"{owner.name}/copy-{os.urandom(4).hex()}" for _ in range(2))
+    api.create_repo(source, private=True)
+    api.create_repo(target)
+    api.upload_file(path_or_fileobj=data, path_in_repo="weights.bin", repo_id=source)
+    before = xorb_bytes(live_hub)
+    copy = CommitOperationCopy(
+        src_path_in_repo="weights.bin",
+        path_in_repo="copied/weights.bin",
+        src_repo_id=source,
+        src_repo_type="model",
+    )
+    api.create_commit(target, operations=[copy], commit_message="copy from the private repo")
+    assert xorb_bytes(live_hub) == before
+    assert xet_hashes(api, target)["copied/weights.bin"] == xet_hashes(api, source)["weights.bin"]
+    got = hf_hub_download(target, "copied/weights.bin", cache_dir=tmp_path / "cache")
+    assert Path(got).read_bytes() == data
+
+    # Someone who cannot read the source cannot copy from it, even into their own repo.
+    theirs = f"{other.name}/copy-{os.urandom(4).hex()}"
+    their_api = HfApi(token=other.token)
+    their_api.create_repo(theirs)
+    with pytest.raises(HfHubHTTPError) as refused:
+        their_api.create_commit(theirs, operations=[copy], commit_message="steal")
+    assert refused.value.response.status_code == 404
+    # Nor into a repo they cannot write, from a source they can read (both public).
+    third = f"{owner.name}/copy-{os.urandom(4).hex()}"
+    api.create_repo(third)
+    from_public = CommitOperationCopy(
+        src_path_in_repo="copied/weights.bin", path_in_repo="w.bin", src_repo_id=target, src_repo_type="model"
+    )
+    with pytest.raises(HfHubHTTPError) as refused:
+        their_api.create_commit(third, operations=[from_public], commit_message="not theirs")
+    assert refused.value.response.status_code == 403
+    assert "copied/weights.bin" not in api.list_repo_files(third) and "w.bin" not in api.list_repo_files(
+        third
+    )
