@@ -371,6 +371,24 @@ def test_a_new_version_stores_only_what_changed(
         got = hf_hub_download(repo, "model.safetensors", cache_dir=tmp_path / "cache", token=owner.token)
         assert hashlib.sha256(Path(got).read_bytes()).digest() == hashlib.sha256(content).digest()
 
+    # The second version is built from ranges of the first's xorbs with gaps between them: with
+    # multi-range fetching on, the client asks for several ranges in one request and reads the
+    # hub's multipart/byteranges answer.
+    out = run_client(
+        """
+        import os
+        from huggingface_hub import hf_hub_download
+        print(hf_hub_download(os.environ["REPO"], "model.safetensors"))
+        """,
+        env
+        | {
+            "REPO": repos[1],
+            "HF_HOME": str(tmp_path / "multirange-home"),
+            "HF_XET_CLIENT_ENABLE_MULTIRANGE_FETCHING": "1",
+        },
+    )
+    assert hashlib.sha256(Path(out.strip()).read_bytes()).digest() == hashlib.sha256(second).digest()
+
 
 def test_concurrent_uploads_of_the_same_bytes_all_land_and_store_them_once(
     owner: Client, live_hub: LiveHub, tmp_path: Path
