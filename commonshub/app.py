@@ -7,6 +7,7 @@ import itertools
 import logging
 import re
 import secrets
+import time
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from commonshub.errors import HubError
 from commonshub.hub import Hub
+from commonshub.ratelimit import RateLimiter
 from commonshub.repos.resolve import Resolver
 from commonshub.repos.service import RepoMoved
 from commonshub.responses import error_response, hub_error_response, internal_error_response
@@ -77,7 +79,12 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.include_router(xet.router)
     app.include_router(repos.router)
 
-    return FrontDoor(app, Resolver(hub))
+    limiter = RateLimiter(
+        per_token=settings.rate_limit_token,
+        per_address=settings.rate_limit_anonymous,
+        window=settings.rate_limit_window,
+    )
+    return FrontDoor(app, Resolver(hub), limiter, client_ip_header=settings.client_ip_header)
 
 
 def create_app_from_env() -> ASGIApp:
@@ -152,17 +159,24 @@ class FrontDoor:
       where a revision `refs%2Fpr%2F1` would look like three segments; on the raw path each
       segment stays whole, and route parameters are decoded once, by dependencies.Segment.
     - `/resolve`, the hot path, answered here (repos.resolve.Resolver), without the framework.
+    - Rate limits (commonshub.ratelimit), when configured: before anything else is done.
     """
 
-    def __init__(self, app: ASGIApp, resolver: Resolver) -> None:
+    def __init__(
+        self, app: ASGIApp, resolver: Resolver, limiter: RateLimiter, *, client_ip_header: str = ""
+    ) -> None:
         self.app = app
         self.resolver = resolver
+        self.limiter = limiter if limiter.enabled else None
+        self.client_ip_header = client_ip_header.lower().encode("latin-1")
         self._prefix = secrets.token_hex(8).encode()
         self._counter = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.limiter is not None and await self._refused(scope, receive, send):
             return
         raw = scope.get("raw_path")
         if raw:
@@ -173,6 +187,34 @@ class FrontDoor:
             if match is not None:
                 await self.resolver.handle(scope, receive, send, match, self.request_id)
                 return
+        await self.app(scope, receive, self._sending_request_id(scope, send))
+
+    async def _refused(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Count the request against its token, or its address; answer 429 if it is over."""
+        assert self.limiter is not None
+        token = None
+        address = (scope.get("client") or ("", 0))[0]
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                token = value.decode("latin-1")
+            elif name == self.client_ip_header:
+                address = value.decode("latin-1").split(",")[0].strip()
+        refusal = self.limiter.hit(token=token, address=address, now=time.time())
+        if refusal is None:
+            return False
+        who = "this token" if token is not None else "this address"
+        message = (
+            f"Too many requests from {who}: at most {refusal.limit} every {refusal.window} s. "
+            f"Retry in {refusal.retry_after} s."
+        )
+        response = error_response(
+            429, message, code="RateLimited", headers=refusal.headers, head=scope["method"] == "HEAD"
+        )
+        await response(scope, receive, self._sending_request_id(scope, send))
+        return True
+
+    def _sending_request_id(self, scope: Scope, send: Send) -> Send:
+        """`send`, adding X-Request-Id to the response's headers."""
         trace = next((value for name, value in scope["headers"] if name == b"x-amzn-trace-id"), None)
         request_id = self.request_id(trace)
 
@@ -181,7 +223,7 @@ class FrontDoor:
                 message["headers"] = [*message.get("headers", []), request_id]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        return send_with_id
 
     def request_id(self, trace: bytes | None) -> tuple[bytes, bytes]:
         """The X-Request-Id header for a request that sent `trace` as its X-Amzn-Trace-Id."""

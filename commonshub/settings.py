@@ -47,6 +47,13 @@ class Settings:
     list_page_size: int = 1000
     # Download counts are kept in memory and written this often (seconds).
     download_flush_interval: float = 5.0
+    # Requests per window allowed to one token, and to one address without a token; 0: no limit.
+    rate_limit_token: int = 0
+    rate_limit_anonymous: int = 0
+    rate_limit_window: int = 300
+    # The header a reverse proxy sets to the client's address (e.g. X-Real-IP), for rate limits;
+    # empty: the address of the connection. Only set it behind a proxy that overwrites it.
+    client_ip_header: str = ""
     # Number of server worker processes for `commonshub serve`.
     workers: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
