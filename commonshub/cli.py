@@ -142,6 +142,26 @@ def user_create(
         typer.echo(f"Created user {user.name}" + (" (administrator)" if admin else ""))
 
 
+@user_app.command("disable")
+def user_disable(name: str, data_dir: DataDir = None) -> None:
+    """Disable a user: their tokens stop working at once (nothing is deleted)."""
+    from commonshub.accounts.service import set_disabled, user_by_name
+
+    with _admin(data_dir) as session:
+        set_disabled(session, user_by_name(session, name), True)
+    typer.echo(f"Disabled user {name}: their tokens are refused")
+
+
+@user_app.command("enable")
+def user_enable(name: str, data_dir: DataDir = None) -> None:
+    """Enable a disabled user again: their tokens that were not revoked work again."""
+    from commonshub.accounts.service import set_disabled, user_by_name
+
+    with _admin(data_dir) as session:
+        set_disabled(session, user_by_name(session, name), False)
+    typer.echo(f"Enabled user {name}")
+
+
 @token_app.command("create")
 def token_create(
     user: str,

@@ -201,7 +201,7 @@ def _token_identity(session: Session, condition: ColumnElement[bool]) -> Identit
     row = session.execute(
         select(AccessToken.id, AccessToken.name, AccessToken.role, User.id, User.name, User.is_admin)
         .join(User, User.id == AccessToken.user_id)
-        .where(condition, AccessToken.revoked_at.is_(None))
+        .where(condition, AccessToken.revoked_at.is_(None), User.disabled.is_(False))
     ).one_or_none()
     if row is None:
         return None
@@ -218,6 +218,12 @@ def _token_identity(session: Session, condition: ColumnElement[bool]) -> Identit
         token_name=token_name,
         orgs=orgs,
     )
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable (or enable again) a user: every token of theirs is refused from the next request."""
+    user.disabled = disabled
+    session.flush()
 
 
 def revoke_tokens(session: Session, user: User, name: str) -> int:

@@ -107,6 +107,32 @@ def test_tokens_work_with_their_role_and_stop_when_revoked(data_dir: Path, api: 
     assert api.get("/api/whoami-v2", headers=bearer(reader)).status_code == 200
 
 
+def test_a_disabled_user_s_tokens_stop_at_once_and_come_back_when_enabled(
+    data_dir: Path, api: TestClient
+) -> None:
+    ok(data_dir, "user", "create", "alice")
+    ok(data_dir, "user", "create", "bob")
+    token = ok(data_dir, "token", "create", "alice").strip()
+    other = ok(data_dir, "token", "create", "bob").strip()
+    assert api.post("/api/repos/create", json={"name": "m"}, headers=bearer(token)).status_code == 200
+    # A CAS token issued before the user is disabled stops working too.
+    cas = api.get("/api/models/alice/m/xet-read-token/main", headers=bearer(token)).json()
+    cas_path = cas["casUrl"].removeprefix("http://hub.test") + "/v1/chunks/default/" + "0" * 64
+    assert api.get(cas_path, headers=bearer(cas["accessToken"])).status_code == 404  # allowed; no such chunk
+
+    assert "Disabled user alice" in ok(data_dir, "user", "disable", "alice")
+    refused = api.get("/api/whoami-v2", headers=bearer(token))
+    assert refused.status_code == 401
+    assert refused.headers["X-Error-Message"] == "Invalid credentials in Authorization header"
+    assert api.get(cas_path, headers=bearer(cas["accessToken"])).status_code == 401
+    assert api.get("/api/whoami-v2", headers=bearer(other)).status_code == 200
+    # Nothing of theirs is gone: the repo is still there for others to read.
+    assert api.get("/api/models/alice/m").status_code == 200
+
+    ok(data_dir, "user", "enable", "alice")
+    assert api.get("/api/whoami-v2", headers=bearer(token)).json()["name"] == "alice"
+
+
 def test_organizations_and_their_members(data_dir: Path, api: TestClient) -> None:
     for name in ("ann", "ben", "cat"):
         ok(data_dir, "user", "create", name)
