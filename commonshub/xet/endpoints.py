@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from commonshub.accounts.permissions import can_write
-from commonshub.dependencies import ContextDep, Segment, get_hub, query_bool, query_list
+from commonshub.dependencies import ContextDep, Segment, get_hub, public_base_url, query_bool, query_list
 from commonshub.errors import BadRequest, Forbidden, NotFound, RangeNotSatisfiable
 from commonshub.hub import Context, Hub
 from commonshub.models import Repo
@@ -220,14 +220,10 @@ def _reconstruction(request: Request, generation: str, file_id: str, version: in
                 {"offset_into_first_range": 0, "terms": [], "xorbs" if version == 2 else "fetch_info": {}}
             )
         the_plan, indexes = service.plan_range(uow.session, recipe, byte_range)
-    cas = service.cas_url(hub, _base(request, hub))
+    cas = service.cas_url(hub, public_base_url(hub, request))
     expires = int(time.time()) + hub.settings.xet_url_ttl
     build = service.reconstruction_v2 if version == 2 else service.reconstruction_v1
     return json_response(build(hub.secret, cas, the_plan, indexes, expires))
-
-
-def _base(request: Request, hub: Hub) -> str:
-    return hub.settings.public_url or str(request.base_url).rstrip("/")
 
 
 @router.get(_CAS + "/v2/reconstructions/{file_id}")
@@ -245,7 +241,7 @@ def _batch(request: Request, generation: str, file_ids: list[str]) -> Response:
     token = _token(hub, request, generation)
     if len(file_ids) > 1000:
         raise BadRequest("At most 1000 files per batch")
-    cas = service.cas_url(hub, _base(request, hub))
+    cas = service.cas_url(hub, public_base_url(hub, request))
     expires = int(time.time()) + hub.settings.xet_url_ttl
     files: dict[str, Any] = {}
     fetch_info: dict[str, list[Any]] = {}

@@ -71,12 +71,9 @@ def generation(hub: Hub) -> str:
         return hub.xet_generation
     with _generation_lock:
         with hub.db.unit_of_work(write=True) as uow:
-            row = uow.session.get(XetMeta, 1)
-            if row is None:
-                row = XetMeta(id=1, generation=secrets.token_hex(8))
-                insert_missing(uow.session, XetMeta, [{"id": 1, "generation": row.generation}])
-                row = uow.session.get(XetMeta, 1) or row
-            database_part = row.generation
+            # The first process to get here makes the id; every later one reads it.
+            insert_missing(uow.session, XetMeta, [{"id": 1, "generation": secrets.token_hex(8)}])
+            database_part = uow.session.scalars(select(XetMeta.generation).where(XetMeta.id == 1)).one()
         # Either half changes when its store is replaced by an empty one.
         hub.xet_generation = f"{database_part[:8]}{hub.xorbs.generation()[:8]}"
         return hub.xet_generation
