@@ -1,16 +1,80 @@
-"""Who may do what: pure rules over plain facts, no database (STYLE.md: pure functions for rules).
+"""Who may do what: one pure function, `allowed(identity, action, resource)` (STYLE.md: pure rules).
 
-Org roles follow the Hub: `read` sees the org's private repos, `contributor` may also create repos
-in the org and write to the ones they created, `write` writes to every org repo, `admin` also
-manages them (settings, rename, delete). A read-only token never writes, whatever its owner may do.
+Every route asks it; nothing else decides. An action is named `"subject:action"`:
+
+| action          | resource  | who, by role                                                      |
+|-----------------|-----------|-------------------------------------------------------------------|
+| `repo:read`     | repo      | anyone if public; else the owner and every member of the owning org |
+| `repo:content`  | repo      | `repo:read`, and for gated repos the owner, org members, or a user whose access request was accepted |
+| `repo:discuss`  | repo      | any signed-in user who may read it (open discussions and PRs, comment) |
+| `repo:write`    | repo      | the owner, org `write`/`admin`, an org `contributor` on a repo they created |
+| `repo:manage`   | repo      | the owner, org `admin`, an org `contributor` on a repo they created |
+| `repo:create`   | namespace | the user themselves; org `contributor`, `write`, `admin`          |
+| `org:read`      | namespace | every member of the org                                           |
+| `org:manage`    | namespace | org `admin` (members, invitations, the org's audit log)           |
+| `hub:admin`     | -         | site admins (disable users, the whole audit log)                  |
+
+Site admins pass every role check. The token then limits what the role allows: a `read` token only
+reads, a `write` token does what its user may, a fine-grained token only what its scopes grant on the
+repos and namespaces they name (public repos stay readable with any token, as with none).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
-WRITE_ROLES = ("write", "admin")
+Action = Literal[
+    "repo:read",
+    "repo:content",
+    "repo:discuss",
+    "repo:write",
+    "repo:manage",
+    "repo:create",
+    "org:read",
+    "org:manage",
+    "hub:admin",
+]
+ACTIONS: tuple[Action, ...] = (
+    "repo:read",
+    "repo:content",
+    "repo:discuss",
+    "repo:write",
+    "repo:manage",
+    "repo:create",
+    "org:read",
+    "org:manage",
+    "hub:admin",
+)
+READ_ACTIONS = frozenset({"repo:read", "repo:content", "org:read"})
+
+# What a fine-grained token must grant for each action (the names huggingface.co uses, plus
+# `repo.manage` and `org.manage` for what it keeps to the browser).
+TOKEN_PERMISSIONS: dict[Action, str] = {
+    "repo:read": "repo.content.read",
+    "repo:content": "repo.content.read",
+    "repo:discuss": "discussion.write",
+    "repo:write": "repo.write",
+    "repo:manage": "repo.manage",
+    "repo:create": "repo.write",
+    "org:read": "org.read",
+    "org:manage": "org.manage",
+    "hub:admin": "hub.admin",
+}
+FINE_GRAINED_PERMISSIONS = tuple(sorted(set(TOKEN_PERMISSIONS.values()) - {"hub.admin"}))
+
+MEMBER_ROLES = ("read", "contributor", "write", "admin")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a fine-grained token grants on one repo (by id) or on every repo of one namespace."""
+
+    kind: Literal["repo", "namespace"]
+    id: int
+    permissions: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -19,8 +83,12 @@ class Identity:
     name: str | None = None
     is_admin: bool = False
     token_id: int | None = None
-    token_role: str | None = None  # "read" or "write"
+    # "read", "write" or "fineGrained"
+    token_role: str | None = None
     token_name: str | None = None
+    # Only for fine-grained tokens.
+    scopes: tuple[Scope, ...] = ()
+    expires_at: datetime | None = None
     # org account id → role
     orgs: dict[int, str] = field(default_factory=dict)
 
@@ -28,15 +96,14 @@ class Identity:
     def anonymous(self) -> bool:
         return self.user_id is None
 
-    @property
-    def may_write(self) -> bool:
-        return self.user_id is not None and self.token_role == "write"
-
 
 ANONYMOUS = Identity()
 
 
 class RepoFacts(Protocol):
+    @property
+    def id(self) -> int: ...
+
     @property
     def namespace_id(self) -> int: ...
 
@@ -44,7 +111,45 @@ class RepoFacts(Protocol):
     def private(self) -> bool: ...
 
     @property
+    def gated(self) -> str | None: ...
+
+    @property
     def created_by_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A user or an organization, by account id."""
+
+    id: int
+
+
+HUB = Namespace(0)
+
+
+def allowed(
+    identity: Identity,
+    action: Action,
+    resource: RepoFacts | Namespace,
+    *,
+    access_granted: bool = False,
+) -> bool:
+    """May `identity` do `action` on `resource`?
+
+    `access_granted`: the user's access request to this (gated) repo was accepted; the caller
+    looks it up, as it is the one fact the identity does not carry.
+    """
+    if action.startswith("repo:") and action != "repo:create":
+        if not isinstance(resource, Namespace):
+            return _repo_role_allows(identity, action, resource, access_granted) and _token_allows(
+                identity, action, resource.id, resource.namespace_id, public=not resource.private
+            )
+        return False
+    if isinstance(resource, Namespace):
+        return _namespace_role_allows(identity, action, resource.id) and _token_allows(
+            identity, action, None, resource.id, public=False
+        )
+    return False
 
 
 def _role(identity: Identity, namespace_id: int) -> str | None:
@@ -53,38 +158,79 @@ def _role(identity: Identity, namespace_id: int) -> str | None:
     return identity.orgs.get(namespace_id)
 
 
-def can_read(identity: Identity, repo: RepoFacts) -> bool:
-    if not repo.private or identity.is_admin:
-        return True
-    return _role(identity, repo.namespace_id) is not None
-
-
-def can_write(identity: Identity, repo: RepoFacts) -> bool:
-    if not identity.may_write:
-        return False
-    if identity.is_admin:
-        return True
+def _repo_role_allows(identity: Identity, action: Action, repo: RepoFacts, access_granted: bool) -> bool:
     role = _role(identity, repo.namespace_id)
-    if role == "owner" or role in WRITE_ROLES:
-        return True
-    return role == "contributor" and repo.created_by_id == identity.user_id
-
-
-def can_manage(identity: Identity, repo: RepoFacts) -> bool:
-    """Settings, rename and deletion."""
-    if not identity.may_write:
+    if action == "repo:read":
+        return not repo.private or identity.is_admin or role is not None
+    if action == "repo:content":
+        if not _repo_role_allows(identity, "repo:read", repo, access_granted):
+            return False
+        return not repo.gated or identity.is_admin or role is not None or access_granted
+    if action == "repo:discuss":
+        return not identity.anonymous and _repo_role_allows(identity, "repo:read", repo, access_granted)
+    if identity.anonymous:
         return False
     if identity.is_admin:
         return True
-    role = _role(identity, repo.namespace_id)
-    if role in ("owner", "admin"):
-        return True
-    return role == "contributor" and repo.created_by_id == identity.user_id
+    own_creation = role == "contributor" and repo.created_by_id == identity.user_id
+    if action == "repo:write":
+        return role in ("owner", "write", "admin") or own_creation
+    if action == "repo:manage":
+        return role in ("owner", "admin") or own_creation
+    return False
 
 
-def can_create_in(identity: Identity, namespace_id: int) -> bool:
-    if not identity.may_write:
+def _namespace_role_allows(identity: Identity, action: Action, namespace_id: int) -> bool:
+    if identity.anonymous:
         return False
+    if action == "hub:admin":
+        return identity.is_admin
     if identity.is_admin:
         return True
-    return _role(identity, namespace_id) in ("owner", "contributor", "write", "admin")
+    role = _role(identity, namespace_id)
+    if action == "repo:create":
+        return role in ("owner", "contributor", "write", "admin")
+    if action == "org:read":
+        return role in MEMBER_ROLES
+    if action == "org:manage":
+        return role == "admin"
+    return False
+
+
+def _token_allows(
+    identity: Identity, action: Action, repo_id: int | None, namespace_id: int, *, public: bool
+) -> bool:
+    """What the request's token lets its user do of what their role allows."""
+    if identity.anonymous or identity.token_role == "write":
+        return True
+    if action in READ_ACTIONS and action != "org:read" and public:
+        return True  # readable with no token at all, so with any
+    if identity.token_role == "read":
+        return action in READ_ACTIONS
+    needed = TOKEN_PERMISSIONS[action]
+    return any(
+        needed in scope.permissions
+        and (
+            (scope.kind == "repo" and scope.id == repo_id)
+            or (scope.kind == "namespace" and scope.id == namespace_id)
+        )
+        for scope in identity.scopes
+    )
+
+
+def readable_namespaces(identity: Identity) -> list[int]:
+    """The namespaces whose private repos `identity` may list (the listing's own filter)."""
+    if identity.anonymous:
+        return []
+    namespaces: Iterable[int] = [identity.user_id, *identity.orgs] if identity.user_id is not None else []
+    if identity.token_role == "fineGrained":
+        granted = {
+            s.id for s in identity.scopes if s.kind == "namespace" and "repo.content.read" in s.permissions
+        }
+        namespaces = [n for n in namespaces if n in granted]
+    return list(namespaces)
+
+
+def readable_repo_ids(identity: Identity) -> list[int]:
+    """Private repos a fine-grained token names one by one (the listing adds them)."""
+    return [s.id for s in identity.scopes if s.kind == "repo" and "repo.content.read" in s.permissions]

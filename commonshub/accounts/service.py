@@ -7,19 +7,23 @@ import hmac
 import re
 import secrets
 import string
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
-from commonshub.accounts.permissions import ANONYMOUS, Identity
+from commonshub.accounts.permissions import ANONYMOUS, FINE_GRAINED_PERMISSIONS, Identity, Scope
 from commonshub.errors import BadRequest, Conflict, InvalidCredentials, NotFound
 from commonshub.models import (
     ORG_ROLES,
+    REPO_TYPES,
     TOKEN_ROLES,
     AccessToken,
     Account,
     Membership,
     Organization,
+    Repo,
     User,
     utcnow,
 )
@@ -154,21 +158,97 @@ def set_membership(session: Session, org: Organization, user: User, role: str) -
 
 
 def create_token(
-    session: Session, user: User, *, name: str = "default", role: str = "write", value: str | None = None
+    session: Session,
+    user: User,
+    *,
+    name: str = "default",
+    role: str = "write",
+    value: str | None = None,
+    scopes: list[dict[str, Any]] | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[AccessToken, str]:
-    """A new token for `user`; returns the row and the value, which is not stored."""
+    """A new token for `user`; returns the row and the value, which is not stored.
+
+    `scopes` (fine-grained tokens only) are `{"entity": {"type": "model"|"dataset"|"space"|"user"|
+    "org", "name": ...}, "permissions": [...]}`, the shape huggingface.co shows in `whoami-v2`.
+    """
     if role not in TOKEN_ROLES:
         raise BadRequest(f"Unknown token role {role!r}: use one of {', '.join(TOKEN_ROLES)}")
     if value is not None and (len(value) < 8 or not value.isprintable() or " " in value):
         raise BadRequest("A token value needs at least 8 printable characters and no spaces")
+    if not name or len(name) > 100:
+        raise BadRequest("A token needs a name of at most 100 characters")
+    if (role == "fineGrained") != bool(scopes):
+        raise BadRequest("Fine-grained tokens, and only they, need at least one scope")
+    if expires_at is not None and expires_at <= utcnow():
+        raise BadRequest("A token's expiry must be in the future")
+    stored_scopes = [_resolve_scope(session, user, scope) for scope in scopes or []]
     value = value or new_token_value()
     digest = hash_token(value)
     if session.scalar(select(AccessToken.id).where(AccessToken.token_hash == digest)) is not None:
         raise Conflict("This token value is already in use")
-    token = AccessToken(user_id=user.id, name=name, role=role, token_hash=digest)
+    token = AccessToken(
+        user_id=user.id,
+        name=name,
+        role=role,
+        token_hash=digest,
+        scopes=stored_scopes or None,
+        expires_at=expires_at,
+    )
     session.add(token)
     session.flush()
     return token, value
+
+
+def _resolve_scope(session: Session, user: User, scope: Any) -> dict[str, Any]:
+    """A scope as the client names it → as stored: by id, so renames keep a token's reach."""
+    entity = scope.get("entity") if isinstance(scope, dict) else None
+    permissions = scope.get("permissions") if isinstance(scope, dict) else None
+    if (
+        not isinstance(entity, dict)
+        or not isinstance(entity.get("type"), str)
+        or not isinstance(entity.get("name"), str)
+    ):
+        raise BadRequest(
+            'Each scope needs an entity: {"type": "model"|"dataset"|"space"|"user"|"org", "name"}'
+        )
+    if not isinstance(permissions, list) or not permissions:
+        raise BadRequest("Each scope needs a non-empty list of permissions")
+    unknown = [p for p in permissions if p not in FINE_GRAINED_PERMISSIONS]
+    if unknown:
+        raise BadRequest(f"Unknown permission {unknown[0]!r}: use {', '.join(FINE_GRAINED_PERMISSIONS)}")
+    kind, name = entity["type"], entity["name"]
+    if kind in REPO_TYPES:
+        repo = session.scalar(select(Repo.id).where(Repo.type == kind, Repo.key == name.lower()))
+        if repo is None:
+            raise NotFound(f"No {kind} repository {name!r}")
+        return {"kind": "repo", "id": repo, "permissions": sorted(set(permissions))}
+    if kind in ("user", "org"):
+        account = account_by_name(session, name)
+        if account is None or account.kind != kind:
+            raise NotFound(f"No {kind} {name!r}")
+        return {"kind": "namespace", "id": account.id, "permissions": sorted(set(permissions))}
+    raise BadRequest(f"Unknown entity type {kind!r}: use model, dataset, space, user or org")
+
+
+def describe_scopes(session: Session, stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Stored scopes as whoami-v2 shows them: entity names as they are now."""
+    out = []
+    for scope in stored or []:
+        if scope["kind"] == "repo":
+            repo = session.scalar(
+                select(Repo).options(joinedload(Repo.namespace)).where(Repo.id == scope["id"])
+            )
+            if repo is None:
+                continue
+            entity = {"_id": repo.uid, "type": repo.type, "name": repo.repo_id}
+        else:
+            account = session.get(Account, scope["id"])
+            if account is None:
+                continue
+            entity = {"_id": account.uid, "type": account.kind, "name": account.name}
+        out.append({"entity": entity, "permissions": list(scope["permissions"])})
+    return out
 
 
 def authenticate(session: Session, authorization: str | None) -> Identity:
@@ -183,29 +263,44 @@ def authenticate(session: Session, authorization: str | None) -> Identity:
     if scheme.lower() != "bearer" or not value:
         raise InvalidCredentials()
     identity = _token_identity(session, AccessToken.token_hash == hash_token(value))
-    if identity is None:
+    if identity is None or expired(identity):
         raise InvalidCredentials()
     return identity
 
 
+def expired(identity: Identity) -> bool:
+    return identity.expires_at is not None and identity.expires_at <= utcnow()
+
+
 def identity_of_token(session: Session, token_id: int) -> Identity | None:
-    """Who token `token_id` stands for now, or None once it is revoked (or its user deleted).
+    """Who token `token_id` stands for now, or None once it is revoked or expired (or its user
+    deleted or disabled).
 
     Credentials derived from a token (Xet CAS tokens) check it again on every use, so revoking
     the token revokes them too.
     """
-    return _token_identity(session, AccessToken.id == token_id)
+    identity = _token_identity(session, AccessToken.id == token_id)
+    return None if identity is None or expired(identity) else identity
 
 
 def _token_identity(session: Session, condition: ColumnElement[bool]) -> Identity | None:
     row = session.execute(
-        select(AccessToken.id, AccessToken.name, AccessToken.role, User.id, User.name, User.is_admin)
+        select(
+            AccessToken.id,
+            AccessToken.name,
+            AccessToken.role,
+            AccessToken.scopes,
+            AccessToken.expires_at,
+            User.id,
+            User.name,
+            User.is_admin,
+        )
         .join(User, User.id == AccessToken.user_id)
         .where(condition, AccessToken.revoked_at.is_(None), User.disabled.is_(False))
     ).one_or_none()
     if row is None:
         return None
-    token_id, token_name, role, user_id, user_name, is_admin = row
+    token_id, token_name, role, scopes, expires_at, user_id, user_name, is_admin = row
     orgs = dict(
         session.execute(select(Membership.org_id, Membership.role).where(Membership.user_id == user_id)).all()
     )
@@ -216,6 +311,10 @@ def _token_identity(session: Session, condition: ColumnElement[bool]) -> Identit
         token_id=token_id,
         token_role=role,
         token_name=token_name,
+        scopes=tuple(
+            Scope(kind=s["kind"], id=s["id"], permissions=frozenset(s["permissions"])) for s in scopes or []
+        ),
+        expires_at=expires_at,
         orgs=orgs,
     )
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commonshub.models.base import Base, CreatedAt, UTCDateTime
 
 ORG_ROLES = ("read", "contributor", "write", "admin")
-TOKEN_ROLES = ("read", "write")
+TOKEN_ROLES = ("read", "write", "fineGrained")
 
 
 def new_uid() -> str:
@@ -41,6 +42,8 @@ class User(Account):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # A disabled user's tokens are refused (and the credentials derived from them) until enabled.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A small image in the blob store (its sha256), shown instead of the default avatar.
+    avatar_oid: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __mapper_args__ = {"polymorphic_identity": "user"}
 
@@ -72,8 +75,46 @@ class AccessToken(CreatedAt, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(8))
+    # "read", "write" or "fineGrained"
+    role: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Updated at most every few minutes (accounts.service.LAST_USED_STEP), off the request path.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Fine-grained tokens: [{"kind": "repo"|"namespace", "id": <repo or account id>,
+    # "permissions": [...]}]. By id, so a rename keeps the token's reach.
+    scopes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
 
     user: Mapped[User] = relationship(lazy="raise")
+
+
+class Invitation(CreatedAt, Base):
+    """An invitation to join the hub (`org_id` empty) or an organization with a role.
+
+    Sent to an e-mail address or to an existing user; accepted with its secret, which is stored
+    hashed like a token.
+    """
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(24), unique=True, default=new_uid)
+    org_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    role: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    accepted_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

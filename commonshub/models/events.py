@@ -20,4 +20,8 @@ class Event(CreatedAt, Base):
     )
     # No foreign key: the history of a deleted repo outlives it.
     repo_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # The organization the event concerns (a repo's owner or the org itself), for org admins.
+    namespace_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # From where: the client's address (settings.client_ip_header decides which one to trust).
+    ip: Mapped[str | None] = mapped_column(String(64), nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

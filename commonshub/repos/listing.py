@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Integer, and_, exists, false, or_, select,
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
+from commonshub.accounts.permissions import readable_namespaces, readable_repo_ids
 from commonshub.errors import BadRequest
 from commonshub.gitstore import TreeEntry
 from commonshub.hub import Context
@@ -88,14 +89,20 @@ def _unindexed(column: Any) -> Any:
 
 
 def visible(ctx: Context) -> ColumnElement[bool]:
-    """Public repos, and private ones in the caller's namespaces."""
+    """Public repos, and the private ones the caller may read (permissions.allowed, as a filter)."""
     identity = ctx.identity
-    if identity.is_admin:
+    if identity.is_admin and identity.token_role != "fineGrained":
         return true()
-    namespaces = [identity.user_id, *identity.orgs] if identity.user_id is not None else []
-    if not namespaces:
-        return Repo.private.is_(False)
-    return or_(Repo.private.is_(False), Repo.namespace_id.in_(namespaces))
+    namespaces = readable_namespaces(identity)
+    repo_ids = readable_repo_ids(identity)
+    conditions: list[ColumnElement[bool]] = [Repo.private.is_(False)]
+    if namespaces:
+        conditions.append(Repo.namespace_id.in_(namespaces))
+    if repo_ids:
+        # A token may name a private repo its user can no longer read: the role still decides.
+        members = [identity.user_id, *identity.orgs]
+        conditions.append(and_(Repo.id.in_(repo_ids), Repo.namespace_id.in_(members)))
+    return or_(*conditions)
 
 
 def list_repos(ctx: Context, query: ListQuery) -> tuple[list[dict[str, Any]], Any]:

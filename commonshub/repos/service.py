@@ -16,7 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session, joinedload
 
-from commonshub.accounts.permissions import can_create_in, can_manage, can_read, can_write
+from commonshub.accounts.permissions import Action, Namespace, allowed
 from commonshub.accounts.service import account_by_name
 from commonshub.errors import (
     BadRequest,
@@ -132,49 +132,72 @@ def find_repo(ctx: Context, repo_type: str, namespace: str, name: str) -> Repo:
     repo = ctx.session.scalar(_REPO_BY_KEY, params)
     if repo is None:
         moved = ctx.session.scalar(_REPO_BY_OLD_KEY, params)
-        if moved is not None and can_read(ctx.identity, moved):
+        if moved is not None and allowed(ctx.identity, "repo:read", moved):
             raise RepoMoved(f"{namespace}/{name}", moved.repo_id)
         raise RepoNotFound(anonymous=ctx.identity.anonymous)
-    if not can_read(ctx.identity, repo):
+    if not allowed(ctx.identity, "repo:read", repo):
         raise RepoNotFound(anonymous=ctx.identity.anonymous)
     return repo
 
 
-def _refuse(ctx: Context, action: str) -> HubError:
-    if ctx.identity.anonymous:
+def refusal(ctx: Context, action: str) -> HubError:
+    """The error for a refused `action` (a phrase: "write to alice/x") by a caller who may read."""
+    identity = ctx.identity
+    if identity.anonymous:
         return Unauthorized(f"You must be authenticated to {action}")
-    if ctx.identity.token_role != "write":
+    if identity.token_role == "read":
         return Forbidden(f"Your token has read access only; it cannot be used to {action}")
+    if identity.token_role == "fineGrained":
+        return Forbidden(f"Your fine-grained token does not grant the permission to {action}")
     return Forbidden(f"You don't have the rights to {action}")
 
 
+_PHRASES: dict[Action, str] = {
+    "repo:discuss": "open discussions or comment on",
+    "repo:write": "write to",
+    "repo:manage": "manage",
+}
+
+
+def require(ctx: Context, action: Action, repo: Repo) -> None:
+    """Refuse unless the caller may do `action` on `repo` (which they can read: see find_repo)."""
+    if action == "repo:content":
+        require_content(ctx, repo)
+    elif not allowed(ctx.identity, action, repo):
+        raise refusal(ctx, f"{_PHRASES.get(action, action)} {repo.repo_id}")
+
+
 def require_write(ctx: Context, repo: Repo) -> None:
-    if not can_write(ctx.identity, repo):
-        raise _refuse(ctx, f"write to {repo.repo_id}")
+    require(ctx, "repo:write", repo)
 
 
 def require_manage(ctx: Context, repo: Repo) -> None:
-    if not can_manage(ctx.identity, repo):
-        raise _refuse(ctx, f"manage {repo.repo_id}")
+    require(ctx, "repo:manage", repo)
+
+
+def access_granted(ctx: Context, repo: Repo) -> bool:
+    """Whether the caller's access request to gated `repo` was accepted."""
+    return False
 
 
 def require_content(ctx: Context, repo: Repo) -> None:
-    """Gated repos: metadata is public, file contents only for those who may write.
-
-    Access requests (and so access for other users) arrive with accounts and permissions.
-    """
-    if repo.gated and not can_write(ctx.identity, repo) and not ctx.identity.is_admin:
-        kind = repo.type
-        if ctx.identity.anonymous:
-            raise GatedRepo(
-                f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and be "
-                "authenticated to access it. Please log in.",
-                status=401,
-            )
+    """Gated repos: metadata is public, file contents only for those with access (spec §8)."""
+    if not repo.gated:
+        return
+    granted = not ctx.identity.anonymous and access_granted(ctx, repo)
+    if allowed(ctx.identity, "repo:content", repo, access_granted=granted):
+        return
+    kind = repo.type
+    if ctx.identity.anonymous:
         raise GatedRepo(
-            f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized list. "
-            f"Visit {repo_url(ctx.base_url, repo)} to ask for access."
+            f"Access to {kind} {repo.repo_id} is restricted. You must have access to it and be "
+            "authenticated to access it. Please log in.",
+            status=401,
         )
+    raise GatedRepo(
+        f"Access to {kind} {repo.repo_id} is restricted and you are not in the authorized list. "
+        f"Visit {repo_url(ctx.base_url, repo)} to ask for access."
+    )
 
 
 # --- git access ---
@@ -360,8 +383,8 @@ def create_repo(
     owner = account_by_name(ctx.session, namespace)
     if owner is None:
         raise NotFound(f"Namespace {namespace!r} not found")
-    if not can_create_in(identity, owner.id):
-        raise _refuse(ctx, f"create a repo under {owner.name}")
+    if not allowed(identity, "repo:create", Namespace(owner.id)):
+        raise refusal(ctx, f"create a repo under {owner.name}")
     if repo_type == "space" and sdk not in SPACE_SDKS:
         raise BadRequest(f"A Space needs an sdk: one of {', '.join(SPACE_SDKS)}")
     key = f"{owner.name}/{name}".lower()
@@ -436,8 +459,8 @@ def move_repo(ctx: Context, repo: Repo, to_id: str) -> None:
     owner = account_by_name(ctx.session, namespace)
     if owner is None:
         raise NotFound(f"Namespace {namespace!r} not found")
-    if owner.id != repo.namespace_id and not can_create_in(ctx.identity, owner.id):
-        raise _refuse(ctx, f"create a repo under {owner.name}")
+    if owner.id != repo.namespace_id and not allowed(ctx.identity, "repo:create", Namespace(owner.id)):
+        raise refusal(ctx, f"create a repo under {owner.name}")
     new_key = f"{owner.name}/{name}".lower()
     clash = ctx.session.scalar(select(Repo.id).where(Repo.type == repo.type, Repo.key == new_key))
     if clash is not None and clash != repo.id:

@@ -26,7 +26,7 @@ from urllib.parse import urlencode
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
-from commonshub.accounts.permissions import can_read
+from commonshub.accounts.permissions import allowed
 from commonshub.errors import (
     BadRequest,
     Forbidden,
@@ -63,8 +63,8 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def require_upload(ctx: Context, repo: Repo, *, for_pr: bool) -> None:
-    """Writers upload anywhere; anyone who can read the repo may upload for a pull request."""
-    if for_pr and ctx.identity.may_write and can_read(ctx.identity, repo):
+    """Writers upload anywhere; anyone who may discuss the repo may upload for a pull request."""
+    if for_pr and allowed(ctx.identity, "repo:discuss", repo):
         return
     repos.require_write(ctx, repo)
 
@@ -77,7 +77,9 @@ def _may_commit_to_pr(ctx: Context, repo: Repo, ref: str) -> bool:
         .order_by(RefUpdate.id)
         .limit(1)
     )
-    return opener is not None and opener == ctx.identity.user_id and ctx.identity.may_write
+    return (
+        opener is not None and opener == ctx.identity.user_id and allowed(ctx.identity, "repo:discuss", repo)
+    )
 
 
 # --- preupload (§4.2) ---
@@ -173,7 +175,7 @@ def commit(
     pr_match = PR_REF.fullmatch(revision)
     if create_pr:
         require_upload(ctx, repo, for_pr=True)
-    elif not (pr_match and can_read(identity, repo) and _may_commit_to_pr(ctx, repo, revision)):
+    elif not (pr_match and _may_commit_to_pr(ctx, repo, revision)):
         repos.require_write(ctx, repo)
     git = repos.lock_repo(ctx, repo)
 

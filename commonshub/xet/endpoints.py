@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from commonshub.accounts.permissions import can_write
+from commonshub.accounts.permissions import allowed
 from commonshub.dependencies import ContextDep, Segment, get_hub, public_base_url, query_bool, query_list
 from commonshub.errors import BadRequest, Forbidden, NotFound, RangeNotSatisfiable
 from commonshub.hub import Context, Hub
@@ -65,7 +65,7 @@ def xet_write_token(
     # For a new pull request the client sends the literal revision "None" (spec §1.8).
     for_pr = query_bool(request, "create_pr") or PR_REF.fullmatch(revision) is not None
     require_upload(ctx, repo, for_pr=for_pr)
-    return _token_response(ctx, repo, "write" if can_write(ctx.identity, repo) else "pr")
+    return _token_response(ctx, repo, "write" if allowed(ctx.identity, "repo:write", repo) else "pr")
 
 
 # --- the CAS (§1.7) ---

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from commonshub.accounts.permissions import Identity, can_read, can_write
+from commonshub.accounts.permissions import Identity, allowed
 from commonshub.accounts.service import identity_of_token
 from commonshub.db import insert_missing
 from commonshub.errors import (
@@ -144,11 +144,11 @@ def authorize(session: Session, token: CasToken, *, upload: bool) -> Repo:
             raise Unauthorized("The hub token this CAS token was issued for was revoked")
         identity = found
     repo = session.get(Repo, token.repo_id)
-    if repo is None or not can_read(identity, repo):
+    if repo is None or not allowed(identity, "repo:read", repo):
         raise NotFound("The repository of this CAS token no longer exists or is not readable")
-    if token.scope == "write" and upload and not can_write(identity, repo):
+    if token.scope == "write" and upload and not allowed(identity, "repo:write", repo):
         raise Forbidden("You no longer have write access to this repository")
-    if token.scope == "pr" and upload and not identity.may_write:
+    if token.scope == "pr" and upload and not allowed(identity, "repo:discuss", repo):
         raise Forbidden("This token may not upload")
     return repo
 
