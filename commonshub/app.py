@@ -69,12 +69,14 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.add_exception_handler(Exception, _unexpected_error)
 
     from commonshub.accounts import endpoints as accounts
+    from commonshub.events import endpoints as events
     from commonshub.repos import endpoints as repos
     from commonshub.uploads import endpoints as uploads
     from commonshub.xet import endpoints as xet
 
     # Order matters only where paths overlap; literal paths come first within each router.
     app.include_router(accounts.router)
+    app.include_router(events.router)
     app.include_router(uploads.router)
     app.include_router(xet.router)
     app.include_router(repos.router)

@@ -65,6 +65,13 @@ def _admin(data_dir: Path | None) -> Iterator[Session]:
         hub.db.dispose()
 
 
+def _audit(session: Session, tag: str, namespace_id: int | None = None, **data: Any) -> None:
+    """The audit event of an administrative command: no actor, no address, `via: cli`."""
+    from commonshub.events.service import add
+
+    add(session, tag, actor_id=None, ip=None, namespace_id=namespace_id, via="cli", **data)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (default: 127.0.0.1).")] = None,
@@ -139,6 +146,7 @@ def user_create(
 
     with _admin(data_dir) as session:
         user = create_user(session, name, email=email, fullname=fullname, password=password, is_admin=admin)
+        _audit(session, "user:create", user.id, user=user.name, admin=admin)
         typer.echo(f"Created user {user.name}" + (" (administrator)" if admin else ""))
 
 
@@ -148,7 +156,9 @@ def user_disable(name: str, data_dir: DataDir = None) -> None:
     from commonshub.accounts.service import set_disabled, user_by_name
 
     with _admin(data_dir) as session:
-        set_disabled(session, user_by_name(session, name), True)
+        user = user_by_name(session, name)
+        set_disabled(session, user, True)
+        _audit(session, "user:disable", user.id, user=user.name)
     typer.echo(f"Disabled user {name}: their tokens are refused")
 
 
@@ -158,27 +168,84 @@ def user_enable(name: str, data_dir: DataDir = None) -> None:
     from commonshub.accounts.service import set_disabled, user_by_name
 
     with _admin(data_dir) as session:
-        set_disabled(session, user_by_name(session, name), False)
+        user = user_by_name(session, name)
+        set_disabled(session, user, False)
+        _audit(session, "user:enable", user.id, user=user.name)
     typer.echo(f"Enabled user {name}")
+
+
+@user_app.command("invite")
+def user_invite(
+    email: Annotated[str | None, typer.Option(help="Who the invitation is for (shown to admins).")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Print a sign-up invitation (for hubs whose `signup` setting is `invite`)."""
+    from commonshub.accounts.service import invite
+
+    settings = _settings(data_dir)
+    with _admin(data_dir) as session:
+        _, secret = invite(session, invited_by=None, ttl_days=settings.invitation_ttl_days, email=email)
+        _audit(session, "hub:invite", email=email)
+    typer.echo(secret)
+
+
+def _scope(spec: str) -> dict[str, Any]:
+    """TYPE:NAME:PERMISSION[,PERMISSION…], e.g. model:alice/bert:repo.content.read,repo.write."""
+    kind, _, rest = spec.partition(":")
+    name, _, permissions = rest.rpartition(":")
+    if not kind or not name or not permissions:
+        _fail(f"{spec!r} is not TYPE:NAME:PERMISSIONS (e.g. model:alice/bert:repo.content.read)")
+    return {"entity": {"type": kind, "name": name}, "permissions": permissions.split(",")}
 
 
 @token_app.command("create")
 def token_create(
     user: str,
     name: Annotated[str, typer.Option(help="A name to recognise the token by.")] = "default",
-    role: Annotated[str, typer.Option(help="read or write.")] = "write",
+    role: Annotated[str, typer.Option(help="read, write or fineGrained (needs --scope).")] = "write",
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Fine-grained: TYPE:NAME:PERMISSIONS, e.g. model:alice/bert:repo.content.read,repo.write "
+            "or org:acme:repo.write; repeatable."
+        ),
+    ] = None,
+    expires_in_days: Annotated[int | None, typer.Option(help="Expire after this many days.")] = None,
     value: Annotated[
         str | None, typer.Option(help="Use this value instead of a random one (scripted set-ups).")
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Create an access token for USER and print it: it is stored hashed, so it is shown only now."""
-    from commonshub.accounts.service import create_token, user_by_name
+    from datetime import timedelta
 
+    from commonshub.accounts.service import create_token, user_by_name
+    from commonshub.models import utcnow
+
+    scopes = [_scope(s) for s in scope or []]
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     with _admin(data_dir) as session:
         owner = user_by_name(session, user)
-        _, token = create_token(session, owner, name=name, role=role, value=value)
+        _, token = create_token(
+            session, owner, name=name, role=role, value=value, scopes=scopes or None, expires_at=expires_at
+        )
+        _audit(session, "token:create", owner.id, user=owner.name, token=name, role=role)
     typer.echo(token)
+
+
+@token_app.command("list")
+def token_list(user: str, data_dir: DataDir = None) -> None:
+    """List USER's tokens that were not revoked: id, name, role, created, last used, expiry."""
+    from commonshub.accounts.service import list_tokens, user_by_name
+
+    with _admin(data_dir) as session:
+        for token in list_tokens(session, user_by_name(session, user)):
+            last = token.last_used_at.isoformat(timespec="minutes") if token.last_used_at else "never"
+            expires = token.expires_at.isoformat(timespec="minutes") if token.expires_at else "never"
+            created = token.created_at.isoformat(timespec="minutes")
+            typer.echo(
+                f"{token.id}\t{token.name}\t{token.role}\tcreated {created}\tlast used {last}\texpires {expires}"
+            )
 
 
 @token_app.command("revoke")
@@ -187,7 +254,9 @@ def token_revoke(user: str, name: str, data_dir: DataDir = None) -> None:
     from commonshub.accounts.service import revoke_tokens, user_by_name
 
     with _admin(data_dir) as session:
-        count = revoke_tokens(session, user_by_name(session, user), name)
+        owner = user_by_name(session, user)
+        count = revoke_tokens(session, owner, name)
+        _audit(session, "token:revoke", owner.id, user=owner.name, token=name)
     typer.echo(f"Revoked {count} token(s)")
 
 
@@ -213,8 +282,10 @@ def org_create(
     members = [_member(m) for m in member or []]
     with _admin(data_dir) as session:
         org = create_org(session, name, fullname=fullname)
+        _audit(session, "org:create", org.id, org=org.name)
         for user, role in members:
             set_membership(session, org, user_by_name(session, user), role)
+            _audit(session, "org:member:add", org.id, user=user, role=role)
     typer.echo(f"Created organization {name}")
 
 
@@ -225,8 +296,60 @@ def org_add_member(org: str, member: str, data_dir: DataDir = None) -> None:
 
     user, role = _member(member)
     with _admin(data_dir) as session:
-        set_membership(session, org_by_name(session, org), user_by_name(session, user), role)
+        organization = org_by_name(session, org)
+        set_membership(session, organization, user_by_name(session, user), role)
+        _audit(session, "org:member:add", organization.id, user=user, role=role)
     typer.echo(f"{user} is now {role} in {org}")
+
+
+@org_app.command("remove-member")
+def org_remove_member(org: str, user: str, data_dir: DataDir = None) -> None:
+    """Remove USER from ORG (an org keeps at least one admin)."""
+    from commonshub.accounts.service import org_by_name, remove_member, user_by_name
+
+    with _admin(data_dir) as session:
+        organization = org_by_name(session, org)
+        remove_member(session, organization, user_by_name(session, user))
+        _audit(session, "org:member:remove", organization.id, user=user)
+    typer.echo(f"{user} is no longer a member of {org}")
+
+
+@org_app.command("members")
+def org_members(org: str, data_dir: DataDir = None) -> None:
+    """List the members of ORG with their roles."""
+    from commonshub.accounts.service import members, org_by_name
+
+    with _admin(data_dir) as session:
+        for user, role in members(session, org_by_name(session, org)):
+            typer.echo(f"{user.name}\t{role}")
+
+
+@org_app.command("invite")
+def org_invite(
+    org: str,
+    role: Annotated[str, typer.Option(help="read, contributor, write or admin.")] = "read",
+    user: Annotated[str | None, typer.Option(help="An existing user, who accepts it when signed in.")] = None,
+    email: Annotated[str | None, typer.Option(help="An e-mail address: prints the secret to send.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Invite a user or an e-mail address to ORG with ROLE."""
+    from commonshub.accounts.service import invite, org_by_name, user_by_name
+
+    settings = _settings(data_dir)
+    with _admin(data_dir) as session:
+        organization = org_by_name(session, org)
+        invitee = user_by_name(session, user) if user else None
+        _, secret = invite(
+            session,
+            invited_by=None,
+            ttl_days=settings.invitation_ttl_days,
+            org=organization,
+            role=role,
+            user=invitee,
+            email=email,
+        )
+        _audit(session, "org:invite", organization.id, user=user, email=email, role=role)
+    typer.echo(secret if invitee is None else f"Invited {user} to {org} as {role}")
 
 
 @db_app.command("upgrade")

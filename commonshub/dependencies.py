@@ -16,7 +16,8 @@ from pydantic import AfterValidator
 from starlette.concurrency import run_in_threadpool
 
 from commonshub.accounts.permissions import ANONYMOUS, Identity
-from commonshub.accounts.service import authenticate
+from commonshub.accounts.service import authenticate, expired
+from commonshub.errors import InvalidCredentials
 from commonshub.hub import Context, Hub
 
 # Path segments arrive still percent-encoded (routing runs on the raw path, see app.py), so each
@@ -40,22 +41,34 @@ def identify(hub: Hub, authorization: str | None) -> Identity:
     if not authorization:
         return ANONYMOUS
     version = hub.db.data_version()
-    if version is not None:
-        cached = hub.identities.get(authorization)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-    with hub.db.session() as session:
-        identity = authenticate(session, authorization)
-    if version is not None:
-        if len(hub.identities) >= 10_000:
-            hub.identities.clear()
-        hub.identities[authorization] = (version, identity)
+    cached = hub.identities.get(authorization) if version is not None else None
+    if cached is not None and cached[0] == version:
+        identity = cached[1]
+        if expired(identity):  # expiry is the one change no commit announces
+            raise InvalidCredentials()
+    else:
+        with hub.db.session() as session:
+            identity = authenticate(session, authorization)
+        if version is not None:
+            if len(hub.identities) >= 10_000:
+                hub.identities.clear()
+            hub.identities[authorization] = (version, identity)
+    hub.token_use.note(identity.token_id)
     return identity
 
 
 async def get_identity(request: Request) -> Identity:
     # On the event loop: usually a cache hit, else one indexed read (a thread hop costs more).
     return identify(get_hub(request), request.headers.get("authorization"))
+
+
+def client_address(hub: Hub, request: Request) -> str | None:
+    header = hub.settings.client_ip_header
+    if header:
+        forwarded = request.headers.get(header)
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else None
 
 
 def public_base_url(hub: Hub, request: Request) -> str:
@@ -78,7 +91,13 @@ async def get_context(
     write = request.method not in READ_METHODS
     uow = hub.db.start(write=write)
     try:
-        yield Context(hub=hub, uow=uow, identity=identity, base_url=base_url(request))
+        yield Context(
+            hub=hub,
+            uow=uow,
+            identity=identity,
+            base_url=base_url(request),
+            ip=client_address(hub, request) if write else None,
+        )
     except BaseException:
         uow.rollback()
         raise

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from commonshub.accounts.permissions import Identity
+from commonshub.accounts.service import TokenUse
 from commonshub.db import Database, UnitOfWork
 from commonshub.gitstore import GitStore
 from commonshub.ledger.metering import DownloadCounter
@@ -33,11 +34,14 @@ class Hub:
         self.downloads = DownloadCounter(self.db, interval=settings.download_flush_interval)
         # Authorization header → (data version, identity): see dependencies.identify.
         self.identities: dict[str, tuple[int, Identity]] = {}
+        # When tokens were last used, written off the request path.
+        self.token_use = TokenUse(self.db)
         # Answers of the hot read routes, kept while they hold (commonshub.replay).
         self.replays = Replays(self.git, self.db.data_version)
 
     def close(self) -> None:
         self.downloads.stop()
+        self.token_use.close()
         self.db.dispose()
 
 
@@ -50,6 +54,8 @@ class Context:
     identity: Identity
     # Absolute origin for links in responses (COMMONSHUB_PUBLIC_URL or the request's own).
     base_url: str
+    # The client's address, for the audit log (settings.client_ip_header, behind a proxy).
+    ip: str | None = None
 
     @property
     def session(self) -> Session:

@@ -54,6 +54,11 @@ class Settings:
     # The header a reverse proxy sets to the client's address (e.g. X-Real-IP), for rate limits;
     # empty: the address of the connection. Only set it behind a proxy that overwrites it.
     client_ip_header: str = ""
+    # Who may create an account through POST /api/signup: "open" (anyone), "invite" (with an
+    # invitation from an administrator) or "closed" (administrators create users with the CLI).
+    signup: str = "invite"
+    # Days an invitation (to the hub or to an organization) stays valid.
+    invitation_ttl_days: int = 14
     # Number of server worker processes for `commonshub serve`.
     workers: int = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -12,6 +12,7 @@ Every route asks it; nothing else decides. An action is named `"subject:action"`
 | `repo:create`   | namespace | the user themselves; org `contributor`, `write`, `admin`          |
 | `org:read`      | namespace | every member of the org                                           |
 | `org:manage`    | namespace | org `admin` (members, invitations, the org's audit log)           |
+| `account:manage`| namespace | the user themselves (tokens, picture, invitations, new orgs)      |
 | `hub:admin`     | -         | site admins (disable users, the whole audit log)                  |
 
 Site admins pass every role check. The token then limits what the role allows: a `read` token only
@@ -35,6 +36,7 @@ Action = Literal[
     "repo:create",
     "org:read",
     "org:manage",
+    "account:manage",
     "hub:admin",
 ]
 ACTIONS: tuple[Action, ...] = (
@@ -46,6 +48,7 @@ ACTIONS: tuple[Action, ...] = (
     "repo:create",
     "org:read",
     "org:manage",
+    "account:manage",
     "hub:admin",
 )
 READ_ACTIONS = frozenset({"repo:read", "repo:content", "org:read"})
@@ -61,9 +64,14 @@ TOKEN_PERMISSIONS: dict[Action, str] = {
     "repo:create": "repo.write",
     "org:read": "org.read",
     "org:manage": "org.manage",
+    # Never granted to a fine-grained token: a token that could mint tokens would be a write token.
+    "account:manage": "account.manage",
     "hub:admin": "hub.admin",
 }
-FINE_GRAINED_PERMISSIONS = tuple(sorted(set(TOKEN_PERMISSIONS.values()) - {"hub.admin"}))
+# Every permission on a repo lets the token read it: one cannot write, manage or discuss a private
+# repo one cannot see (huggingface.co's token form ticks "read" along with them).
+_READING = frozenset({"repo.content.read", "repo.write", "repo.manage", "discussion.write"})
+FINE_GRAINED_PERMISSIONS = tuple(sorted(set(TOKEN_PERMISSIONS.values()) - {"account.manage", "hub.admin"}))
 
 MEMBER_ROLES = ("read", "contributor", "write", "admin")
 
@@ -194,6 +202,8 @@ def _namespace_role_allows(identity: Identity, action: Action, namespace_id: int
         return role in MEMBER_ROLES
     if action == "org:manage":
         return role == "admin"
+    if action == "account:manage":
+        return role == "owner"
     return False
 
 
@@ -208,8 +218,10 @@ def _token_allows(
     if identity.token_role == "read":
         return action in READ_ACTIONS
     needed = TOKEN_PERMISSIONS[action]
+    if needed not in FINE_GRAINED_PERMISSIONS:
+        return False  # whatever a stored scope says
     return any(
-        needed in scope.permissions
+        _grants(scope, needed)
         and (
             (scope.kind == "repo" and scope.id == repo_id)
             or (scope.kind == "namespace" and scope.id == namespace_id)
@@ -218,19 +230,23 @@ def _token_allows(
     )
 
 
+def _grants(scope: Scope, permission: str) -> bool:
+    if permission == "repo.content.read":
+        return not _READING.isdisjoint(scope.permissions)
+    return permission in scope.permissions
+
+
 def readable_namespaces(identity: Identity) -> list[int]:
     """The namespaces whose private repos `identity` may list (the listing's own filter)."""
     if identity.anonymous:
         return []
     namespaces: Iterable[int] = [identity.user_id, *identity.orgs] if identity.user_id is not None else []
     if identity.token_role == "fineGrained":
-        granted = {
-            s.id for s in identity.scopes if s.kind == "namespace" and "repo.content.read" in s.permissions
-        }
+        granted = {s.id for s in identity.scopes if s.kind == "namespace" and _grants(s, "repo.content.read")}
         namespaces = [n for n in namespaces if n in granted]
     return list(namespaces)
 
 
 def readable_repo_ids(identity: Identity) -> list[int]:
     """Private repos a fine-grained token names one by one (the listing adds them)."""
-    return [s.id for s in identity.scopes if s.kind == "repo" and "repo.content.read" in s.permissions]
+    return [s.id for s in identity.scopes if s.kind == "repo" and _grants(s, "repo.content.read")]

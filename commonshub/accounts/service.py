@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import hmac
 import re
 import secrets
 import string
-from datetime import datetime
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from commonshub.accounts.permissions import ANONYMOUS, FINE_GRAINED_PERMISSIONS, Identity, Scope
-from commonshub.errors import BadRequest, Conflict, InvalidCredentials, NotFound
+from commonshub.db import Database
+from commonshub.errors import BadRequest, Conflict, Forbidden, InvalidCredentials, NotFound
 from commonshub.models import (
     ORG_ROLES,
     REPO_TYPES,
     TOKEN_ROLES,
     AccessToken,
     Account,
+    Invitation,
     Membership,
     Organization,
     Repo,
@@ -70,19 +77,32 @@ def new_token_value() -> str:
     return "hf_" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(34))
 
 
+# argon2id with the library's defaults (RFC 9106's second recommended set: 64 MiB, 3 passes).
+_PASSWORDS = PasswordHasher()
+MIN_PASSWORD = 8
+
+
 def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+    if len(password) < MIN_PASSWORD:
+        raise BadRequest(f"A password needs at least {MIN_PASSWORD} characters")
+    return _PASSWORDS.hash(password)
 
 
 def verify_password(password: str, stored: str) -> bool:
     try:
-        _, n, r, p, salt, digest = stored.split("$")
-        computed = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p))
-    except ValueError:
+        return _PASSWORDS.verify(stored, password)
+    except (VerificationError, InvalidHashError):
         return False
-    return hmac.compare_digest(computed.hex(), digest)
+
+
+def check_password(session: Session, user: User, password: str) -> bool:
+    """Verify a user's password, upgrading its hash to current parameters when it matches."""
+    if user.password_hash is None or user.disabled or not verify_password(password, user.password_hash):
+        return False
+    if _PASSWORDS.check_needs_rehash(user.password_hash):
+        user.password_hash = _PASSWORDS.hash(password)
+        session.flush()
+    return True
 
 
 def account_by_name(session: Session, name: str) -> Account | None:
@@ -92,14 +112,18 @@ def account_by_name(session: Session, name: str) -> Account | None:
 
 
 def user_by_name(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name_key == name.lower()))
+    user = None if "\x00" in name else session.scalar(select(User).where(User.name_key == name.lower()))
     if user is None:
         raise NotFound(f"User {name!r} not found")
     return user
 
 
 def org_by_name(session: Session, name: str) -> Organization:
-    org = session.scalar(select(Organization).where(Organization.name_key == name.lower()))
+    org = (
+        None
+        if "\x00" in name
+        else session.scalar(select(Organization).where(Organization.name_key == name.lower()))
+    )
     if org is None:
         raise NotFound(f"Organization {name!r} not found")
     return org
@@ -337,3 +361,265 @@ def revoke_tokens(session: Session, user: User, name: str) -> int:
         token.revoked_at = utcnow()
     session.flush()
     return len(tokens)
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> AccessToken:
+    """Revoke one of `user`'s tokens by id (another user's token is, to them, not found)."""
+    token = session.get(AccessToken, token_id)
+    if token is None or token.user_id != user.id or token.revoked_at is not None:
+        raise NotFound(f"Token {token_id} not found")
+    token.revoked_at = utcnow()
+    session.flush()
+    return token
+
+
+def list_tokens(session: Session, user: User) -> list[AccessToken]:
+    """The user's tokens that were not revoked (expired ones included, marked so), newest first."""
+    return list(
+        session.scalars(
+            select(AccessToken)
+            .where(AccessToken.user_id == user.id, AccessToken.revoked_at.is_(None))
+            .order_by(AccessToken.id.desc())
+        )
+    )
+
+
+# --- memberships ---
+
+
+def members(session: Session, org: Organization) -> list[tuple[User, str]]:
+    return [
+        (user, role)
+        for user, role in session.execute(
+            select(User, Membership.role)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.org_id == org.id)
+            .order_by(User.name_key)
+        ).all()
+    ]
+
+
+def change_role(session: Session, org: Organization, user: User, role: str) -> Membership:
+    """Change an existing member's role; an org always keeps one admin."""
+    membership = _membership(session, org, user)
+    if membership.role == "admin" and role != "admin":
+        _keep_an_admin(session, org)
+    return set_membership(session, org, user, role)
+
+
+def remove_member(session: Session, org: Organization, user: User) -> None:
+    membership = _membership(session, org, user)
+    if membership.role == "admin":
+        _keep_an_admin(session, org)
+    session.delete(membership)
+    session.flush()
+
+
+def _membership(session: Session, org: Organization, user: User) -> Membership:
+    membership = session.scalar(
+        select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
+    )
+    if membership is None:
+        raise NotFound(f"{user.name} is not a member of {org.name}")
+    return membership
+
+
+def _keep_an_admin(session: Session, org: Organization) -> None:
+    admins = session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.org_id == org.id, Membership.role == "admin")
+    )
+    if (admins or 0) <= 1:
+        raise Conflict(f"{org.name} must keep at least one admin: make someone else admin first")
+
+
+# --- invitations ---
+
+
+def invite(
+    session: Session,
+    *,
+    invited_by: User | None,
+    ttl_days: int,
+    org: Organization | None = None,
+    role: str | None = None,
+    user: User | None = None,
+    email: str | None = None,
+) -> tuple[Invitation, str]:
+    """An invitation to the hub (no org) or to `org` with `role`; returns it and its secret.
+
+    An invitation names an existing user (only they may accept it) or an e-mail address (whoever
+    holds the secret link accepts it, signing up with it if they have no account yet).
+    """
+    if org is not None and role not in ORG_ROLES:
+        raise BadRequest(f"Unknown role {role!r}: use one of {', '.join(ORG_ROLES)}")
+    if (user is None) == (email is None) and org is not None:
+        raise BadRequest("Invite either a user (by name) or an e-mail address")
+    if email is not None and not _EMAIL.fullmatch(email):
+        raise BadRequest(f"Invalid e-mail address {email!r}")
+    if org is not None and user is not None:
+        existing = session.scalar(
+            select(Membership.role).where(Membership.org_id == org.id, Membership.user_id == user.id)
+        )
+        if existing is not None:
+            raise Conflict(f"{user.name} is already a member of {org.name} ({existing})")
+    secret = secrets.token_urlsafe(24)
+    invitation = Invitation(
+        org_id=org.id if org is not None else None,
+        role=role if org is not None else None,
+        user_id=user.id if user is not None else None,
+        email=email,
+        secret_hash=hash_token(secret),
+        invited_by_id=invited_by.id if invited_by is not None else None,
+        expires_at=utcnow() + timedelta(days=ttl_days),
+    )
+    session.add(invitation)
+    session.flush()
+    return invitation, secret
+
+
+def open_invitation(session: Session, *, secret: str | None = None, uid: str | None = None) -> Invitation:
+    """A pending invitation by its secret or id; used, revoked or expired ones are not found."""
+    condition = Invitation.secret_hash == hash_token(secret) if secret is not None else Invitation.uid == uid
+    invitation = (
+        None if uid is not None and "\x00" in uid else session.scalar(select(Invitation).where(condition))
+    )
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= utcnow()
+    ):
+        raise NotFound("This invitation does not exist, was used, or expired")
+    return invitation
+
+
+def accept_invitation(session: Session, invitation: Invitation, user: User) -> Membership | None:
+    """`user` accepts: joins the org with the invited role (a hub invitation only signs them up)."""
+    if invitation.user_id is not None and invitation.user_id != user.id:
+        raise NotFound("This invitation does not exist, was used, or expired")
+    invitation.accepted_at = utcnow()
+    invitation.accepted_by_id = user.id
+    membership = None
+    if invitation.org_id is not None:
+        assert invitation.role is not None
+        org = session.get_one(Organization, invitation.org_id)
+        membership = set_membership(session, org, user, invitation.role)
+    session.flush()
+    return membership
+
+
+def revoke_invitation(session: Session, invitation: Invitation) -> None:
+    invitation.revoked_at = utcnow()
+    session.flush()
+
+
+def pending_invitations(
+    session: Session, *, org: Organization | None = None, user: User | None = None
+) -> list[Invitation]:
+    """Invitations not yet accepted, revoked or expired: of an org, or addressed to a user."""
+    stmt = select(Invitation).where(
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None), Invitation.expires_at > utcnow()
+    )
+    if org is not None:
+        stmt = stmt.where(Invitation.org_id == org.id)
+    if user is not None:
+        stmt = stmt.where(Invitation.user_id == user.id)
+    return list(session.scalars(stmt.order_by(Invitation.id)))
+
+
+# --- sign-up ---
+
+SIGNUP_MODES = ("open", "invite", "closed")
+
+
+def sign_up(
+    session: Session,
+    *,
+    mode: str,
+    name: str,
+    email: str,
+    password: str,
+    fullname: str = "",
+    invitation_secret: str | None = None,
+) -> tuple[User, Invitation | None]:
+    """Create an account through the public sign-up, as the hub's `signup` setting allows.
+
+    An invitation to an org is accepted by signing up with it, so one link both creates the
+    account and joins the org, even where sign-up is otherwise by invitation only.
+    """
+    if mode not in SIGNUP_MODES:
+        raise BadRequest(f"Unknown sign-up mode {mode!r}")
+    invitation = None
+    if invitation_secret:
+        invitation = open_invitation(session, secret=invitation_secret)
+        if invitation.user_id is not None:
+            raise BadRequest("This invitation is for an existing user: sign in and accept it")
+    elif mode != "open":
+        raise Forbidden(
+            "Sign-up on this hub is by invitation only"
+            if mode == "invite"
+            else "Sign-up on this hub is closed: ask an administrator for an account"
+        )
+    if not _EMAIL.fullmatch(email):
+        raise BadRequest(f"Invalid e-mail address {email!r}")
+    if session.scalar(select(User.id).where(func.lower(User.email) == email.lower())) is not None:
+        raise Conflict("An account with this e-mail address already exists")
+    user = create_user(session, name, email=email, fullname=fullname, password=password)
+    if invitation is not None:
+        accept_invitation(session, invitation, user)
+    return user, invitation
+
+
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")
+
+
+# --- last use of tokens ---
+
+# A token's `last_used_at` is written at most this often: exact enough to spot a stale token,
+# and one small write per token per step rather than one per request.
+LAST_USED_STEP = 300.0
+
+
+class TokenUse:
+    """Notes when tokens are used, writing `last_used_at` off the request path (one thread)."""
+
+    def __init__(self, db: Database, step: float = LAST_USED_STEP) -> None:
+        self._db = db
+        self._step = step
+        self._noted: dict[int, float] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="token-use")
+        self._pending: list[Future[None]] = []
+
+    def note(self, token_id: int | None) -> None:
+        if token_id is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            last = self._noted.get(token_id)
+            if last is not None and now - last < self._step:
+                return
+            if len(self._noted) > 100_000:
+                self._noted.clear()
+            self._noted[token_id] = now
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._pool.submit(self._write, token_id, utcnow()))
+
+    def _write(self, token_id: int, when: datetime) -> None:
+        # Best effort: a busy database must not fail the requests that used the token.
+        with contextlib.suppress(Exception), self._db.unit_of_work(write=True) as uow:
+            uow.session.execute(
+                update(AccessToken).where(AccessToken.id == token_id).values(last_used_at=when)
+            )
+
+    def flush(self) -> None:
+        """Wait until what was noted so far is written (tests, shutdown)."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from commonshub.models.base import Base, CreatedAt, UTCDateTime
@@ -42,8 +42,6 @@ class User(Account):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     # A disabled user's tokens are refused (and the credentials derived from them) until enabled.
     disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    # A small image in the blob store (its sha256), shown instead of the default avatar.
-    avatar_oid: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
     __mapper_args__ = {"polymorphic_identity": "user"}
 
@@ -118,3 +116,16 @@ class Invitation(CreatedAt, Base):
         ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
     )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Avatar(Base):
+    """A user's or organization's picture: small (accounts.service.MAX_AVATAR_BYTES), so it lives
+    in the database, which every server of a scale-out deployment shares."""
+
+    __tablename__ = "avatars"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    # The first hex digits of its SHA-256, in the URL, so a new picture is a new URL for caches.
+    version: Mapped[str] = mapped_column(String(16))
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -12,25 +12,10 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
-
+from commonshub.bodies import Body as _Body
 from commonshub.gitstore import CommitInfo, TreeEntry
 from commonshub.models import Repo
 from commonshub.responses import format_date
-
-
-class _Body(BaseModel):
-    # Clients send more than we read (Space hardware, secrets…); unknown keys are ignored.
-    model_config = ConfigDict(extra="ignore")
-
-    @field_validator("*")
-    @classmethod
-    def _storable_text(cls, value: Any) -> Any:
-        # JSON may escape a lone surrogate ("\ud800"): no text git or a database can store. The
-        # UnicodeEncodeError is a ValueError, so the request is a 400 naming the field.
-        if isinstance(value, str):
-            value.encode("utf-8")
-        return value
 
 
 class CreateRepoBody(_Body):

@@ -31,6 +31,7 @@ from commonshub.errors import (
     RevisionNotFound,
     Unauthorized,
 )
+from commonshub.events import service as events
 from commonshub.gitstore import (
     CommitInfo,
     GitRepo,
@@ -43,7 +44,7 @@ from commonshub.gitstore import (
     is_valid_ref_name,
 )
 from commonshub.hub import Context
-from commonshub.models import Blob, Event, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
+from commonshub.models import Blob, LfsObject, RefUpdate, Repo, RepoFile, RepoRedirect, RepoTag, utcnow
 from commonshub.replay import Pin
 from commonshub.repos.cards import CardError, derive, parse_card, parse_config
 from commonshub.repos.schemas import NEEDS_FILES, RepoView
@@ -83,12 +84,7 @@ def author_email(name: str) -> str:
 
 def event(ctx: Context, kind: str, repo: Repo | None = None, /, **data: Any) -> None:
     """Append one audit event for this write, tagged `kind` ("subject:action")."""
-    if repo is not None:
-        data.setdefault("repo", repo.repo_id)
-        data.setdefault("type", repo.type)
-    ctx.session.add(
-        Event(tag=kind, actor_id=ctx.identity.user_id, repo_id=repo.id if repo else None, data=data)
-    )
+    events.record(ctx, kind, repo, **data)
 
 
 # --- lookup and permissions ---
@@ -492,7 +488,7 @@ def update_settings(ctx: Context, repo: Repo, *, private: bool | None, gated: st
             repo.gated = value
             changes["gated"] = value or False
     if changes:
-        event(ctx, "repo:settings", repo, **changes)
+        event(ctx, "repo:settings:update", repo, **changes)
 
 
 # --- refs ---

@@ -508,6 +508,10 @@ PATH_VALUES: dict[str, list[str]] = {
     "repo_id": ["1", "0", "-1", "abc", "99999999999999999999999"],
     "oid": ["a" * 64, "zz", "%00", "A" * 64],
     "part": ["1", "0", "-1", "abc", "99999999999"],
+    "org": ["acme", "alice", "nobody", "%00", "x" * 300],
+    "token_id": ["1", "0", "-1", "abc", "99999999999999999999999"],
+    "uid": ["0" * 24, "%00", "x" * 300],
+    "action": ["disable", "enable", "bogus"],
 }
 for _alias in ("branch", "tag"):
     PATH_VALUES[_alias] = PATH_VALUES["revision"]
@@ -537,6 +541,8 @@ QUERIES = [
     "include_prs=1",
     "size=abc&chunk=x&expires=y&signature=z",
     "size=1&chunk=0&expires=99999999999&signature=" + "0" * 64,
+    "type=repo:&actor=%00&since=yesterday",
+    "since=2026-01-01T00:00:00&limit=1001",
 ]
 
 _WRONG_TYPES = {
@@ -598,6 +604,16 @@ _WRONG_VALUES = {
     "deletions": {"sha": ["x", 5], "rewriteHistory": "yes"},
     "gitIgnore": "*\n!",
     "sdk": "bogus",
+    "role": "owner",
+    "scoped": [{"entity": {"type": "kernel", "name": "%00"}, "permissions": ["everything"]}],
+    "expiresInDays": -3,
+    "expiresAt": "1999-01-01T00:00:00Z",
+    "username": "../admin",
+    "email": "not-an-address",
+    "password": "short",
+    "invitation": "nope",
+    "secret": "nope",
+    "user": "nobody",
 }
 # A lone surrogate is valid JSON ("\ud800") but no text a database or git can store.
 _SURROGATES: dict[str, Any] = {key: "\ud800" for key in _WRONG_TYPES}

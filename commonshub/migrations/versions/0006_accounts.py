@@ -24,7 +24,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("expires_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("last_used_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("scopes", sa.JSON(), nullable=True))
-    op.add_column("accounts", sa.Column("avatar_oid", sa.String(64), nullable=True))
+    op.create_table(
+        "avatars",
+        sa.Column(
+            "account_id", sa.Integer(), sa.ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+        ),
+        sa.Column("content_type", sa.String(32), nullable=False),
+        sa.Column("version", sa.String(16), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+    )
     with op.batch_alter_table("events") as batch_op:
         batch_op.add_column(sa.Column("namespace_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("ip", sa.String(64), nullable=True))
@@ -61,8 +69,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_events_namespace_id")
         batch_op.drop_column("ip")
         batch_op.drop_column("namespace_id")
-    with op.batch_alter_table("accounts") as batch_op:
-        batch_op.drop_column("avatar_oid")
+    op.drop_table("avatars")
     with op.batch_alter_table("access_tokens") as batch_op:
         batch_op.drop_column("scopes")
         batch_op.drop_column("last_used_at")
