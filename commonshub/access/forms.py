@@ -98,6 +98,8 @@ def check_answers(form: list[FormField], answers: Any) -> dict[str, Any]:
                 date.fromisoformat(value)
             except ValueError:
                 raise FormError(f"Field {field.label!r} must be a date (YYYY-MM-DD)") from None
+        if field.type == "select" and not field.options:
+            raise FormError(f"Field {field.label!r} has no options: the repo card's form is incomplete")
         if field.type == "select" and value not in field.options:
             choices = ", ".join(repr(o) for o in field.options)
             raise FormError(f"Field {field.label!r} must be one of {choices}")
