@@ -491,3 +491,27 @@ def test_xet_read_tokens_and_cas_reads_need_access_and_lose_it_with_a_revocation
     assert_hf_error(reader.request("HEAD", f"/v1/files/{weights.file_id}"), 401)
     # The owner's own CAS tokens are unaffected.
     assert cas_for(client, alice, repo, "read").reconstruction(weights.file_id).status_code == 200
+
+
+@pytest.mark.parametrize(("repo_type", "prefix"), [("dataset", "datasets/"), ("space", "spaces/")])
+def test_datasets_and_spaces_are_gated_the_same_way(
+    client: TestClient, alice: Account, bob: Account, repo_type: str, prefix: str
+) -> None:
+    extra = {"sdk": "static"} if repo_type == "space" else {}
+    repo = create_repo(client, alice, "alice/d", repo_type, **extra)
+    plural = f"{repo_type}s"
+    assert commit(client, alice, repo, add_file("w.txt", b"weights"), plural=plural).status_code == 200
+    r = client.put(f"/api/{plural}/{repo}/settings", json={"gated": "manual"}, headers=alice.headers)
+    assert r.status_code == 200, r.text
+    base = f"/api/{plural}/{repo}/user-access-request"
+    resolve = f"/{prefix}{repo}/resolve/main/w.txt"
+    r = client.get(resolve, headers=bob.headers)
+    assert_hf_error(r, 403, "GatedRepo", f"Access to {repo_type} {repo} is restricted")
+    assert client.post(f"{base}/request", json={}, headers=bob.headers).status_code == 200
+    (item,) = client.get(f"{base}/pending", headers=alice.headers).json()
+    assert item["user"]["user"] == "bob"
+    r = client.post(f"{base}/handle", json={"user": "bob", "status": "accepted"}, headers=alice.headers)
+    assert r.status_code == 200, r.text
+    assert client.get(resolve, headers=bob.headers).content == b"weights"
+    # The model of the same name is another repo, with no requests.
+    assert_hf_error(client.get(f"/api/models/{repo}/user-access-request/pending", headers=alice.headers), 404)
