@@ -68,6 +68,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
+    from commonshub.access import endpoints as access
     from commonshub.accounts import endpoints as accounts
     from commonshub.events import endpoints as events
     from commonshub.repos import endpoints as repos
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     # Order matters only where paths overlap; literal paths come first within each router.
     app.include_router(accounts.router)
     app.include_router(events.router)
+    app.include_router(access.router)
     app.include_router(uploads.router)
     app.include_router(xet.router)
     app.include_router(repos.router)

@@ -17,7 +17,6 @@ from starlette.responses import Response
 from commonshub.accounts import service
 from commonshub.accounts.permissions import Action, Namespace, allowed
 from commonshub.accounts.schemas import (
-    DEFAULT_AVATAR,
     AcceptInvitationBody,
     CreateOrgBody,
     CreateTokenBody,
@@ -600,6 +599,3 @@ def agent_harnesses() -> Response:
 def telemetry(topic: str) -> Response:
     # Best-effort telemetry some libraries send; this hub collects none.
     return Response(status_code=200)
-
-
-__all__ = ["DEFAULT_AVATAR", "router"]

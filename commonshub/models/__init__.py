@@ -1,5 +1,6 @@
 """Every ORM model, importable from one place (Alembic reads Base.metadata from here)."""
 
+from commonshub.models.access import ACCESS_STATUSES, AccessRequest
 from commonshub.models.accounts import (
     ORG_ROLES,
     TOKEN_ROLES,
@@ -27,9 +28,11 @@ from commonshub.models.repos import (
 from commonshub.models.xet import XetDedupChunk, XetFile, XetMeta, XetXorb
 
 __all__ = [
+    "ACCESS_STATUSES",
     "ORG_ROLES",
     "REPO_TYPES",
     "TOKEN_ROLES",
+    "AccessRequest",
     "AccessToken",
     "Account",
     "Avatar",

@@ -16,6 +16,7 @@ from urllib.parse import quote
 from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.orm import Session, joinedload
 
+from commonshub.access.grants import has_access
 from commonshub.accounts.permissions import Action, Namespace, allowed
 from commonshub.accounts.service import account_by_name
 from commonshub.errors import (
@@ -173,15 +174,20 @@ def require_manage(ctx: Context, repo: Repo) -> None:
 
 def access_granted(ctx: Context, repo: Repo) -> bool:
     """Whether the caller's access request to gated `repo` was accepted."""
-    return False
+    user_id = ctx.identity.user_id
+    return user_id is not None and has_access(ctx.session, repo.id, user_id)
 
 
 def require_content(ctx: Context, repo: Repo) -> None:
     """Gated repos: metadata is public, file contents only for those with access (spec §8)."""
     if not repo.gated:
         return
-    granted = not ctx.identity.anonymous and access_granted(ctx, repo)
-    if allowed(ctx.identity, "repo:content", repo, access_granted=granted):
+    # Roles first: the owner and the org's members download without the access query.
+    if allowed(ctx.identity, "repo:content", repo):
+        return
+    if not ctx.identity.anonymous and allowed(
+        ctx.identity, "repo:content", repo, access_granted=access_granted(ctx, repo)
+    ):
         return
     kind = repo.type
     if ctx.identity.anonymous:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from commonshub.access.grants import has_access
 from commonshub.accounts.permissions import Identity, allowed
 from commonshub.accounts.service import identity_of_token
 from commonshub.db import insert_missing
@@ -129,11 +130,13 @@ def read_token(secret: bytes, authorization: str | None, *, now: float | None = 
     return CasToken(repo_id, scope, token_id or None, expires)  # type: ignore[arg-type]
 
 
-def authorize(session: Session, token: CasToken, *, upload: bool) -> Repo:
+def authorize(session: Session, token: CasToken, *, upload: bool, content: bool = True) -> Repo:
     """The token's repo, if the token still allows this now.
 
     Checked on every CAS request, not only when the token was issued: revoking the hub token,
-    losing access to a private repo or the write role ends the CAS token's rights at once.
+    losing access to a private repo or the write role ends the CAS token's rights at once, and so
+    does losing access to a gated repo's content (a revoked access request). `content=False` for
+    the reads an upload makes (a xorb's size, a dedup query), which reveal no file of the repo.
     """
     if upload and not token.may_upload:
         raise Forbidden("This CAS token is read-only; uploads need a token from xet-write-token")
@@ -146,11 +149,22 @@ def authorize(session: Session, token: CasToken, *, upload: bool) -> Repo:
     repo = session.get(Repo, token.repo_id)
     if repo is None or not allowed(identity, "repo:read", repo):
         raise NotFound("The repository of this CAS token no longer exists or is not readable")
+    if not upload and content and not _may_read_content(session, identity, repo):
+        # A 401, as for an expired token: the client asks the hub for a new one, and the hub's
+        # answer is the GatedRepo error the user should see.
+        raise Unauthorized("You no longer have access to the content of this gated repository")
     if token.scope == "write" and upload and not allowed(identity, "repo:write", repo):
         raise Forbidden("You no longer have write access to this repository")
     if token.scope == "pr" and upload and not allowed(identity, "repo:discuss", repo):
         raise Forbidden("This token may not upload")
     return repo
+
+
+def _may_read_content(session: Session, identity: Identity, repo: Repo) -> bool:
+    if allowed(identity, "repo:content", repo):
+        return True
+    granted = identity.user_id is not None and has_access(session, repo.id, identity.user_id)
+    return granted and allowed(identity, "repo:content", repo, access_granted=True)
 
 
 # --- xorbs (§1.5) ---

@@ -96,13 +96,15 @@ def head_sha(client: TestClient, account: Account | None, repo: str, revision: s
 
 @dataclass(frozen=True)
 class Call:
-    """One request against a repo; `access` is what it needs: read, content, write or manage."""
+    """One request against a repo; `access` is what it needs: read, content, discuss (signed-in
+    readers), write or manage. `allowed` is its status for those it admits."""
 
     label: str
     method: str
     url: str
     access: str
     kwargs: dict[str, Any] = field(default_factory=dict)
+    allowed: int = 200
 
     def send(self, client: TestClient, headers: dict[str, str]) -> Response:
         extra = dict(self.kwargs)
@@ -113,6 +115,7 @@ class Call:
 def repo_calls(repo: str, *, move_to: str = "") -> list[Call]:
     namespace, _, name = repo.partition("/")
     lfs = {"oid": "a" * 64, "size": 4}
+    access = f"/api/models/{repo}/user-access-request"
     return [
         Call("info", "GET", f"/api/models/{repo}", "read"),
         Call("revision", "GET", f"/api/models/{repo}/revision/main", "read"),
@@ -152,8 +155,9 @@ def repo_calls(repo: str, *, move_to: str = "") -> list[Call]:
                 }
             },
         ),
-        # Verify only tells whether an object is stored: pull request authors call it too.
-        Call("lfs-verify", "POST", f"/{repo}.git/info/lfs/objects/verify", "read", {"json": lfs}),
+        # Verify only tells whether an object is stored: pull request authors call it too. The
+        # table's object was never uploaded: 404 for those who may ask.
+        Call("lfs-verify", "POST", f"/{repo}.git/info/lfs/objects/verify", "read", {"json": lfs}, 404),
         Call("branch-create", "POST", f"/api/models/{repo}/branch/feature", "write", {"json": {}}),
         Call("branch-delete", "DELETE", f"/api/models/{repo}/branch/dev", "write"),
         Call("tag-create", "POST", f"/api/models/{repo}/tag/main", "write", {"json": {"tag": "v2"}}),
@@ -175,6 +179,20 @@ def repo_calls(repo: str, *, move_to: str = "") -> list[Call]:
             {"json": {"deletions": {"sha": [], "rewriteHistory": False}}},
         ),
         Call("settings", "PUT", f"/api/models/{repo}/settings", "manage", {"json": {"gated": False}}),
+        # Access requests (§8). The table's repo is not gated: those admitted get a 400 saying so.
+        Call("access-request", "POST", f"{access}/request", "discuss", {"json": {}}, 400),
+        Call("access-pending", "GET", f"{access}/pending", "write"),
+        Call("access-accepted", "GET", f"{access}/accepted", "write"),
+        Call("access-rejected", "GET", f"{access}/rejected", "write"),
+        Call(
+            "access-handle",
+            "POST",
+            f"{access}/handle",
+            "write",
+            {"json": {"user": "bob", "status": "accepted"}},
+            400,
+        ),
+        Call("access-grant", "POST", f"{access}/grant", "write", {"json": {"user": "bob"}}, 400),
         Call(
             "move",
             "POST",
@@ -574,8 +592,42 @@ _WRONG_TYPES = {
             "gitIgnore",
             "expand",
             "sdk",
+            "user",
+            "requestId",
+            "status",
+            "rejectionReason",
+            "fields",
         ],
-        [5, [], {}, 5, None, "maybe", 3, [], 7, {}, 3, 5, 1, {}, "x", {}, 5, 3, 1, "x", "x", [], 5, [1], 9],
+        [
+            *(
+                5,
+                [],
+                {},
+                5,
+                None,
+                "maybe",
+                3,
+                [],
+                7,
+                {},
+                3,
+                5,
+                1,
+                {},
+                "x",
+                {},
+                5,
+                3,
+                1,
+                "x",
+                "x",
+                [],
+                5,
+                [1],
+                9,
+            ),
+            *([], 5, True, {}, "x"),
+        ],
         strict=True,
     )
 }
@@ -614,6 +666,10 @@ _WRONG_VALUES = {
     "invitation": "nope",
     "secret": "nope",
     "user": "nobody",
+    "requestId": "0" * 24,
+    "status": "approved",
+    "rejectionReason": "x" * 500,
+    "fields": {"x" * 300: ["y"]},
 }
 # A lone surrogate is valid JSON ("\ud800") but no text a database or git can store.
 _SURROGATES: dict[str, Any] = {key: "\ud800" for key in _WRONG_TYPES}
