@@ -11,6 +11,7 @@ from commonshub.models.accounts import (
     User,
 )
 from commonshub.models.base import Base, utcnow
+from commonshub.models.community import DISCUSSION_STATUSES, EVENT_TYPES, Discussion, DiscussionEvent
 from commonshub.models.events import Event
 from commonshub.models.repos import (
     REPO_TYPES,
@@ -26,6 +27,8 @@ from commonshub.models.repos import (
 from commonshub.models.xet import XetDedupChunk, XetFile, XetMeta, XetXorb
 
 __all__ = [
+    "DISCUSSION_STATUSES",
+    "EVENT_TYPES",
     "ORG_ROLES",
     "REPO_TYPES",
     "TOKEN_ROLES",
@@ -33,6 +36,8 @@ __all__ = [
     "Account",
     "Base",
     "Blob",
+    "Discussion",
+    "DiscussionEvent",
     "DownloadDay",
     "Event",
     "Invitation",
