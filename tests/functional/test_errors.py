@@ -96,7 +96,8 @@ def head_sha(client: TestClient, account: Account | None, repo: str, revision: s
 
 @dataclass(frozen=True)
 class Call:
-    """One request against a repo; `access` is what it needs: read, content, write or manage."""
+    """One request against a repo; `access` is what it needs: read, content, discuss (any signed-in
+    reader: open discussions, comment), write or manage."""
 
     label: str
     method: str
@@ -174,6 +175,40 @@ def repo_calls(repo: str, *, move_to: str = "") -> list[Call]:
             "manage",
             {"json": {"deletions": {"sha": [], "rewriteHistory": False}}},
         ),
+        # Discussions (§7): the repo has discussion #1 and an open pull request #2, both by its owner.
+        Call("discussions", "GET", f"/api/models/{repo}/discussions", "read"),
+        Call("discussion", "GET", f"/api/models/{repo}/discussions/1", "read"),
+        Call("pr-diff", "GET", f"/api/models/{repo}/discussions/2?diff=1", "read"),
+        Call(
+            "discussion-create",
+            "POST",
+            f"/api/models/{repo}/discussions",
+            "discuss",
+            {"json": {"title": "A question", "description": "Why?"}},
+        ),
+        Call(
+            "discussion-comment",
+            "POST",
+            f"/api/models/{repo}/discussions/1/comment",
+            "discuss",
+            {"json": {"comment": "Me too"}},
+        ),
+        # Renaming and closing someone else's discussion needs write access.
+        Call(
+            "discussion-title",
+            "POST",
+            f"/api/models/{repo}/discussions/1/title",
+            "write",
+            {"json": {"title": "Renamed"}},
+        ),
+        Call(
+            "discussion-status",
+            "POST",
+            f"/api/models/{repo}/discussions/1/status",
+            "write",
+            {"json": {"status": "closed"}},
+        ),
+        Call("pr-merge", "POST", f"/api/models/{repo}/discussions/2/merge", "write"),
         Call("settings", "PUT", f"/api/models/{repo}/settings", "manage", {"json": {"gated": False}}),
         Call(
             "move",
@@ -508,6 +543,10 @@ PATH_VALUES: dict[str, list[str]] = {
     "repo_id": ["1", "0", "-1", "abc", "99999999999999999999999"],
     "oid": ["a" * 64, "zz", "%00", "A" * 64],
     "part": ["1", "0", "-1", "abc", "99999999999"],
+    # Discussions (§7): the sweep's repo has pull request #1.
+    "num": ["1", "2", "0", "-1", "abc", "1.5", "99999999999999999999", "%00", "%ff"],
+    "action": ["comment", "title", "status", "merge", "edit", "hide", "nope", "%00", "x" * 300],
+    "comment_id": ["0" * 24, "A" * 24, "zz", "%00", "%ff", "x" * 300],
 }
 for _alias in ("branch", "tag"):
     PATH_VALUES[_alias] = PATH_VALUES["revision"]
@@ -568,8 +607,44 @@ _WRONG_TYPES = {
             "gitIgnore",
             "expand",
             "sdk",
+            "title",
+            "description",
+            "pullRequest",
+            "comment",
+            "status",
         ],
-        [5, [], {}, 5, None, "maybe", 3, [], 7, {}, 3, 5, 1, {}, "x", {}, 5, 3, 1, "x", "x", [], 5, [1], 9],
+        [
+            5,
+            [],
+            {},
+            5,
+            None,
+            "maybe",
+            3,
+            [],
+            7,
+            {},
+            3,
+            5,
+            1,
+            {},
+            "x",
+            {},
+            5,
+            3,
+            1,
+            "x",
+            "x",
+            [],
+            5,
+            [1],
+            9,
+            [],
+            5,
+            "yes",
+            {},
+            3,
+        ],
         strict=True,
     )
 }
@@ -598,6 +673,11 @@ _WRONG_VALUES = {
     "deletions": {"sha": ["x", 5], "rewriteHistory": "yes"},
     "gitIgnore": "*\n!",
     "sdk": "bogus",
+    "title": "\x00" * 300,
+    "description": "d" * 100_000,
+    "pullRequest": True,
+    "comment": "",
+    "status": "merged",
 }
 # A lone surrogate is valid JSON ("\ud800") but no text a database or git can store.
 _SURROGATES: dict[str, Any] = {key: "\ud800" for key in _WRONG_TYPES}
