@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
 
     from commonshub.access import endpoints as access
     from commonshub.accounts import endpoints as accounts
+    from commonshub.community import endpoints as community
     from commonshub.events import endpoints as events
     from commonshub.repos import endpoints as repos
     from commonshub.uploads import endpoints as uploads
@@ -81,6 +82,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.include_router(access.router)
     app.include_router(uploads.router)
     app.include_router(xet.router)
+    app.include_router(community.router)
     app.include_router(repos.router)
 
     limiter = RateLimiter(

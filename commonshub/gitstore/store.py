@@ -88,6 +88,14 @@ class RefMove:
     token: str
 
 
+@dataclass(frozen=True)
+class MergeResult:
+    """A three-way merge of trees: the merged tree, or the paths both sides changed differently."""
+
+    tree: str | None  # None when there are conflicts
+    conflicts: tuple[str, ...]
+
+
 class RefConflict(Exception):
     """The ref is not where the writer expected it (a bug: writers hold the repo lock)."""
 
@@ -434,6 +442,41 @@ class GitRepo:
             commit = parent
         return found
 
+    def merge_base(self, a: str, b: str) -> str | None:
+        """The best common ancestor of two commits; None for unrelated histories."""
+        found = self._raw.merge_base(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
+        return str(found) if found is not None else None
+
+    def merge(self, base: str | None, ours: str, theirs: str) -> MergeResult:
+        """Merge the changes from `base` to `theirs` into `ours` (three-way, by tree, in memory).
+
+        Nothing is written unless the merge is clean (then only the merged tree, an object).
+        Unrelated histories (`base` None, e.g. after a super-squash) merge from an empty tree: a
+        file both sides hold with the same content is no conflict, different content is.
+        """
+        ancestor = self._tree_at(base) if base is not None else self._empty_tree()
+        index = self._raw.merge_trees(ancestor, self._tree_at(ours), self._tree_at(theirs))
+        if index.conflicts is not None:
+            paths = {entry.path for conflict in index.conflicts for entry in conflict if entry is not None}
+            return MergeResult(tree=None, conflicts=tuple(sorted(paths)))
+        return MergeResult(tree=str(index.write_tree(self._raw)), conflicts=())
+
+    def _empty_tree(self) -> pygit2.Tree:
+        tree = self._raw[self._raw.TreeBuilder().write()]
+        assert isinstance(tree, pygit2.Tree)
+        return tree
+
+    def diff(self, old: str | None, new: str, *, max_bytes: int = 5 * 1024 * 1024) -> str:
+        """The unified diff (git's format, with `diff --git` headers) from commit `old` to `new`.
+
+        Cut at `max_bytes` with a note, so that a huge change cannot make a huge response.
+        """
+        old_tree = self._tree_at(old) if old is not None else self._empty_tree()
+        text = old_tree.diff_to_tree(self._tree_at(new)).patch or ""
+        if len(text) > max_bytes:
+            text = text[:max_bytes] + "\n[diff truncated]\n"
+        return text
+
     # --- writing (objects only; refs move through stage_ref) ---
 
     @staticmethod
@@ -485,6 +528,20 @@ class GitRepo:
                         raise EntryNotFound(f"A folder with this name doesn't exist: {path}")
         tree = index.write_tree(self._raw)
         return self._create_commit(tree, [parent] if parent else [], title, message, author, email, when)
+
+    def write_tree_commit(
+        self,
+        tree: str,
+        parents: list[str],
+        *,
+        title: str,
+        message: str,
+        author: str,
+        email: str,
+        when: datetime,
+    ) -> str:
+        """A new commit object of an existing tree (a merge result) on `parents`."""
+        return self._create_commit(pygit2.Oid(hex=tree), parents, title, message, author, email, when)
 
     def write_squash(self, sha: str, *, title: str, author: str, email: str, when: datetime) -> str:
         """A parentless commit with the tree of `sha`."""

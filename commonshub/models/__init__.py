@@ -13,6 +13,7 @@ from commonshub.models.accounts import (
     User,
 )
 from commonshub.models.base import Base, utcnow
+from commonshub.models.community import DISCUSSION_STATUSES, EVENT_TYPES, Discussion, DiscussionEvent
 from commonshub.models.events import Event
 from commonshub.models.repos import (
     REPO_TYPES,
@@ -29,6 +30,8 @@ from commonshub.models.xet import XetDedupChunk, XetFile, XetMeta, XetXorb
 
 __all__ = [
     "ACCESS_STATUSES",
+    "DISCUSSION_STATUSES",
+    "EVENT_TYPES",
     "ORG_ROLES",
     "REPO_TYPES",
     "TOKEN_ROLES",
@@ -38,6 +41,8 @@ __all__ = [
     "Avatar",
     "Base",
     "Blob",
+    "Discussion",
+    "DiscussionEvent",
     "DownloadDay",
     "Event",
     "Invitation",

@@ -27,6 +27,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
 from commonshub.accounts.permissions import allowed
+from commonshub.community import service as community
 from commonshub.errors import (
     BadRequest,
     Forbidden,
@@ -45,7 +46,7 @@ from commonshub.gitstore import (
     is_valid_ref_name,
 )
 from commonshub.hub import Context
-from commonshub.models import Blob, LfsObject, RefUpdate, Repo, utcnow
+from commonshub.models import Blob, LfsObject, Repo, utcnow
 from commonshub.repos import service as repos
 from commonshub.repos.cards import CardError, parse_card
 from commonshub.responses import format_date
@@ -71,14 +72,15 @@ def require_upload(ctx: Context, repo: Repo, *, for_pr: bool) -> None:
 
 def _may_commit_to_pr(ctx: Context, repo: Repo, ref: str) -> bool:
     """The author of a pull request may push to it, as its writers may."""
-    opener = ctx.session.scalar(
-        select(RefUpdate.actor_id)
-        .where(RefUpdate.repo_id == repo.id, RefUpdate.ref == ref, RefUpdate.old_sha.is_(None))
-        .order_by(RefUpdate.id)
-        .limit(1)
-    )
+    match = PR_REF.fullmatch(ref)
+    if match is None or int(match[1]) > community.MAX_NUM:
+        return False
+    pr = community.pull_request(ctx, repo, int(match[1]))
     return (
-        opener is not None and opener == ctx.identity.user_id and allowed(ctx.identity, "repo:discuss", repo)
+        pr is not None
+        and pr.author_id is not None
+        and pr.author_id == ctx.identity.user_id
+        and allowed(ctx.identity, "repo:discuss", repo)
     )
 
 
@@ -189,6 +191,8 @@ def commit(
         ref = None
     else:
         ref = repos.writable_ref(git, revision)
+        if pr_match:
+            community.check_open_for_commits(ctx, repo, int(pr_match[1]))
         parent = git.ref_target(ref)
         assert parent is not None
         if payload.header.parent_commit and payload.header.parent_commit != parent:
@@ -207,13 +211,25 @@ def commit(
     )
     pr_num = None
     if ref is None:
-        repo.discussion_count += 1
-        pr_num = repo.discussion_count
+        pr_num = community.next_number(ctx, repo)
         ref = f"refs/pr/{pr_num}"
         repos.move_ref(ctx, repo, git, ref, sha, old=None)
+        community.open_from_commit(
+            ctx,
+            repo,
+            pr_num,
+            title=payload.header.summary,
+            description=payload.header.description,
+            commit=sha,
+            target=revision if revision.startswith("refs/heads/") else f"refs/heads/{revision}",
+        )
     else:
         repos.move_ref(ctx, repo, git, ref, sha, old=parent)
-    repos.event(ctx, "repo:commit", repo, ref=ref, commit=sha, operations=len(payload.operations))
+        if pr_match:
+            community.record_commit(ctx, repo, int(pr_match[1]), subject=payload.header.summary, commit=sha)
+    # One audit event for the write; a pull request it opened is named in it.
+    extra = {"pull_request": pr_num} if pr_num is not None else {}
+    repos.event(ctx, "repo:commit", repo, ref=ref, commit=sha, operations=len(payload.operations), **extra)
     return CommitResult(commit=sha, pr_num=pr_num)
 
 

@@ -178,6 +178,40 @@ def repo_calls(repo: str, *, move_to: str = "") -> list[Call]:
             "manage",
             {"json": {"deletions": {"sha": [], "rewriteHistory": False}}},
         ),
+        # Discussions (§7): the repo has discussion #1 and an open pull request #2, both by its owner.
+        Call("discussions", "GET", f"/api/models/{repo}/discussions", "read"),
+        Call("discussion", "GET", f"/api/models/{repo}/discussions/1", "read"),
+        Call("pr-diff", "GET", f"/api/models/{repo}/discussions/2?diff=1", "read"),
+        Call(
+            "discussion-create",
+            "POST",
+            f"/api/models/{repo}/discussions",
+            "discuss",
+            {"json": {"title": "A question", "description": "Why?"}},
+        ),
+        Call(
+            "discussion-comment",
+            "POST",
+            f"/api/models/{repo}/discussions/1/comment",
+            "discuss",
+            {"json": {"comment": "Me too"}},
+        ),
+        # Renaming and closing someone else's discussion needs write access.
+        Call(
+            "discussion-title",
+            "POST",
+            f"/api/models/{repo}/discussions/1/title",
+            "write",
+            {"json": {"title": "Renamed"}},
+        ),
+        Call(
+            "discussion-status",
+            "POST",
+            f"/api/models/{repo}/discussions/1/status",
+            "write",
+            {"json": {"status": "closed"}},
+        ),
+        Call("pr-merge", "POST", f"/api/models/{repo}/discussions/2/merge", "write"),
         Call("settings", "PUT", f"/api/models/{repo}/settings", "manage", {"json": {"gated": False}}),
         # Access requests (§8). The table's repo is not gated: those admitted get a 400 saying so.
         Call("access-request", "POST", f"{access}/request", "discuss", {"json": {}}, 400),
@@ -529,7 +563,22 @@ PATH_VALUES: dict[str, list[str]] = {
     "org": ["acme", "alice", "nobody", "%00", "x" * 300],
     "token_id": ["1", "0", "-1", "abc", "99999999999999999999999"],
     "uid": ["0" * 24, "%00", "x" * 300],
-    "action": ["disable", "enable", "bogus"],
+    # Discussions (§7): the sweep's repo has pull request #1.
+    "num": ["1", "2", "0", "-1", "abc", "1.5", "99999999999999999999", "%00", "%ff"],
+    "action": [
+        "disable",
+        "enable",
+        "comment",
+        "title",
+        "status",
+        "merge",
+        "edit",
+        "hide",
+        "nope",
+        "%00",
+        "x" * 300,
+    ],
+    "comment_id": ["0" * 24, "A" * 24, "zz", "%00", "%ff", "x" * 300],
 }
 for _alias in ("branch", "tag"):
     PATH_VALUES[_alias] = PATH_VALUES["revision"]
@@ -597,6 +646,10 @@ _WRONG_TYPES = {
             "status",
             "rejectionReason",
             "fields",
+            "title",
+            "description",
+            "pullRequest",
+            "comment",
         ],
         [
             *(
@@ -627,6 +680,7 @@ _WRONG_TYPES = {
                 9,
             ),
             *([], 5, True, {}, "x"),
+            *([], 5, "yes", {}),
         ],
         strict=True,
     )
@@ -670,6 +724,10 @@ _WRONG_VALUES = {
     "status": "approved",
     "rejectionReason": "x" * 500,
     "fields": {"x" * 300: ["y"]},
+    "title": "\x00" * 300,
+    "description": "d" * 100_000,
+    "pullRequest": True,
+    "comment": "",
 }
 # A lone surrogate is valid JSON ("\ud800") but no text a database or git can store.
 _SURROGATES: dict[str, Any] = {key: "\ud800" for key in _WRONG_TYPES}

@@ -59,12 +59,17 @@ def state(client: TestClient, owner: Account, repo: str) -> RepoState:
 
 
 def prepare(client: TestClient, owner: Account, repo: str, **create: object) -> str:
-    """A repo with a file, a branch `dev` and a tag `v1`, so that every call in the table has a target."""
+    """A repo with a file, a branch `dev`, a tag `v1`, discussion #1 and an open pull request #2,
+    so that every call in the table has a target."""
     name = create_repo(client, owner, repo, **create)
     assert commit(client, owner, name, add_file("folder/a.txt", b"a")).status_code == 200
     assert client.post(f"/api/models/{name}/branch/dev", json={}, headers=owner.headers).status_code == 200
     r = client.post(f"/api/models/{name}/tag/main", json={"tag": "v1"}, headers=owner.headers)
     assert r.status_code == 200
+    r = client.post(f"/api/models/{name}/discussions", json={"title": "Question"}, headers=owner.headers)
+    assert r.status_code == 200 and r.json()["num"] == 1, r.text
+    r = commit(client, owner, name, add_file("pr.txt", b"pr"), params={"create_pr": "1"})
+    assert r.status_code == 200 and r.json()["pullRequestUrl"].endswith("/discussions/2"), r.text
     return name
 
 
@@ -222,18 +227,18 @@ def test_others_may_open_a_pull_request_on_a_public_repo(
     lfs = ("lfsFile", {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(weights)})
     r = commit(client, bob, public, add_file("bob.txt", b"from bob"), lfs, params={"create_pr": "1"})
     assert r.status_code == 200, r.text
-    assert r.json()["pullRequestUrl"] == f"http://hub.test/{public}/discussions/1"
+    assert r.json()["pullRequestUrl"] == f"http://hub.test/{public}/discussions/3"
     # main did not move; the pull request holds bob's files.
     assert head_sha(client, alice, public) == main
-    assert client.get(f"/{public}/resolve/refs%2Fpr%2F1/bob.txt").content == b"from bob"
-    assert client.get(f"/{public}/resolve/refs%2Fpr%2F1/w.bin").content == weights
+    assert client.get(f"/{public}/resolve/refs%2Fpr%2F3/bob.txt").content == b"from bob"
+    assert client.get(f"/{public}/resolve/refs%2Fpr%2F3/w.bin").content == weights
     # bob may push more to his own pull request, but still not to main.
-    r = commit(client, bob, public, add_file("more.txt", b"more"), revision="refs%2Fpr%2F1")
+    r = commit(client, bob, public, add_file("more.txt", b"more"), revision="refs%2Fpr%2F3")
     assert r.status_code == 200, r.text
     assert_hf_error(commit(client, bob, public, add_file("x.txt", b"x")), 403)
     # Someone else may not push to bob's pull request; anonymous callers may open none.
     carol = add_user(hub, "carol")
-    assert_hf_error(commit(client, carol, public, add_file("c.txt", b"c"), revision="refs%2Fpr%2F1"), 403)
+    assert_hf_error(commit(client, carol, public, add_file("c.txt", b"c"), revision="refs%2Fpr%2F3"), 403)
     assert_hf_error(commit(client, None, public, add_file("a.txt", b"a"), params={"create_pr": "1"}), 401)
     assert head_sha(client, alice, public) == main
 
@@ -245,7 +250,7 @@ def test_pull_requests_on_a_private_repo_are_for_those_who_can_read_it(
     r = commit(client, bob, secret, add_file("x.txt", b"x"), params={"create_pr": "1"})
     assert_hf_error(r, 404, "RepoNotFound", MISSING)
     refs = client.get(f"/api/models/{secret}/refs?include_prs=1", headers=alice.headers).json()
-    assert refs["pullRequests"] == []
+    assert [pr["name"] for pr in refs["pullRequests"]] == ["refs/pr/2"]  # alice's own, from prepare
 
 
 # --- organization roles ---

@@ -14,7 +14,7 @@ from commonshub.models.base import UTCDateTime
 
 revision = "0008"
 # 0007 is being written in parallel; the merge re-chains this one onto it.
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

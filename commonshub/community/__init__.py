@@ -1,0 +1,1 @@
+"""Discussions and pull requests (specs/hf-protocol.md §7); later likes and collections."""
