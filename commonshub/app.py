@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.add_exception_handler(Exception, _unexpected_error)
 
     from commonshub.accounts import endpoints as accounts
+    from commonshub.collections import endpoints as collections
     from commonshub.repos import endpoints as repos
     from commonshub.uploads import endpoints as uploads
     from commonshub.xet import endpoints as xet
@@ -77,6 +78,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.include_router(accounts.router)
     app.include_router(uploads.router)
     app.include_router(xet.router)
+    app.include_router(collections.router)  # before repos: /api/{type}/{ns}/{name}/like…
     app.include_router(repos.router)
 
     limiter = RateLimiter(

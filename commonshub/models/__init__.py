@@ -11,6 +11,7 @@ from commonshub.models.accounts import (
     User,
 )
 from commonshub.models.base import Base, utcnow
+from commonshub.models.collections import COLLECTION_ITEM_TYPES, Collection, CollectionItem, Like
 from commonshub.models.events import Event
 from commonshub.models.repos import (
     REPO_TYPES,
@@ -26,6 +27,7 @@ from commonshub.models.repos import (
 from commonshub.models.xet import XetDedupChunk, XetFile, XetMeta, XetXorb
 
 __all__ = [
+    "COLLECTION_ITEM_TYPES",
     "ORG_ROLES",
     "REPO_TYPES",
     "TOKEN_ROLES",
@@ -33,10 +35,13 @@ __all__ = [
     "Account",
     "Base",
     "Blob",
+    "Collection",
+    "CollectionItem",
     "DownloadDay",
     "Event",
     "Invitation",
     "LfsObject",
+    "Like",
     "Membership",
     "Organization",
     "RefUpdate",

@@ -130,5 +130,3 @@ CREATE_RULES = [
 @pytest.mark.parametrize(("who", "namespace", "may"), CREATE_RULES)
 def test_who_may_create_repos_where(who: str, namespace: int, may: bool) -> None:
     assert allowed(IDENTITIES[who], "repo:create", Namespace(namespace)) is may
-
-
