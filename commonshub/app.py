@@ -70,6 +70,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
 
     from commonshub.access import endpoints as access
     from commonshub.accounts import endpoints as accounts
+    from commonshub.collections import endpoints as collections
     from commonshub.community import endpoints as community
     from commonshub.events import endpoints as events
     from commonshub.repos import endpoints as repos
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, hub: Hub | None = None) -> ASGIApp:
     app.include_router(uploads.router)
     app.include_router(xet.router)
     app.include_router(community.router)
+    app.include_router(collections.router)  # before repos: /api/{type}/{ns}/{name}/like…
     app.include_router(repos.router)
 
     limiter = RateLimiter(

@@ -13,6 +13,7 @@ from commonshub.models.accounts import (
     User,
 )
 from commonshub.models.base import Base, utcnow
+from commonshub.models.collections import COLLECTION_ITEM_TYPES, Collection, CollectionItem, Like
 from commonshub.models.community import DISCUSSION_STATUSES, EVENT_TYPES, Discussion, DiscussionEvent
 from commonshub.models.events import Event
 from commonshub.models.repos import (
@@ -30,6 +31,7 @@ from commonshub.models.xet import XetDedupChunk, XetFile, XetMeta, XetXorb
 
 __all__ = [
     "ACCESS_STATUSES",
+    "COLLECTION_ITEM_TYPES",
     "DISCUSSION_STATUSES",
     "EVENT_TYPES",
     "ORG_ROLES",
@@ -41,12 +43,15 @@ __all__ = [
     "Avatar",
     "Base",
     "Blob",
+    "Collection",
+    "CollectionItem",
     "Discussion",
     "DiscussionEvent",
     "DownloadDay",
     "Event",
     "Invitation",
     "LfsObject",
+    "Like",
     "Membership",
     "Organization",
     "RefUpdate",

@@ -127,6 +127,9 @@ def repo_calls(repo: str, *, move_to: str = "") -> list[Call]:
         Call("resolve-get", "GET", f"/{repo}/resolve/main/.gitattributes", "content"),
         Call("resolve-head", "HEAD", f"/{repo}/resolve/main/.gitattributes", "content"),
         Call("auth-check", "GET", f"/api/models/{repo}/auth-check", "content"),
+        Call("likers", "GET", f"/api/models/{repo}/likers", "read"),
+        Call("like", "POST", f"/api/models/{repo}/like", "discuss"),
+        Call("unlike", "DELETE", f"/api/models/{repo}/like", "discuss"),
         Call(
             "preupload",
             "POST",
@@ -579,6 +582,10 @@ PATH_VALUES: dict[str, list[str]] = {
         "x" * 300,
     ],
     "comment_id": ["0" * 24, "A" * 24, "zz", "%00", "%ff", "x" * 300],
+    # Likes and collections (a collection's slug is {namespace}/{slug}).
+    "user": ["alice", "nobody", "ALICE", "%00", "%ff", "x" * 300],
+    "slug": ["c-" + "0" * 24, "0" * 24, "-", "%00", "%ff", "a-" + "g" * 24, "x" * 300],
+    "item_id": ["0" * 24, "%00", "x" * 300, "%ff"],
 }
 for _alias in ("branch", "tag"):
     PATH_VALUES[_alias] = PATH_VALUES["revision"]
@@ -728,6 +735,18 @@ _WRONG_VALUES = {
     "description": "d" * 100_000,
     "pullRequest": True,
     "comment": "",
+}
+# Collections and their items.
+_WRONG_TYPES |= {"title": [], "namespace": 5, "description": {}, "theme": 3, "position": "x", "item": "x"}
+_WRONG_TYPES |= {"note": []}
+_WRONG_VALUES |= {
+    "title": "",
+    "namespace": "nobody",
+    "description": "\x00",
+    "theme": "<b>",
+    "position": 10**30,
+    "item": {"id": "alice/m", "type": "kernel"},
+    "note": "n" * 600,
 }
 # A lone surrogate is valid JSON ("\ud800") but no text a database or git can store.
 _SURROGATES: dict[str, Any] = {key: "\ud800" for key in _WRONG_TYPES}

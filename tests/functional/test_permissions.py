@@ -185,7 +185,7 @@ def test_a_read_only_token_reads_but_never_writes(client: TestClient, hub: Hub, 
 
 
 def test_others_may_read_a_public_repo_but_not_write_to_it(
-    client: TestClient, alice: Account, bob: Account
+    client: TestClient, hub: Hub, alice: Account, bob: Account
 ) -> None:
     public = prepare(client, alice, "alice/public")
     before = state(client, alice, public)
@@ -193,7 +193,7 @@ def test_others_may_read_a_public_repo_but_not_write_to_it(
         r = call.send(client, bob.headers)
         if call.access in ("read", "content"):
             assert r.status_code in (200, 404), f"{call.label}: {r.text}"
-        elif call.access == "discuss":  # any signed-in reader
+        elif call.access == "discuss":  # any signed-in reader may take part: like, discuss, ask access
             assert r.status_code == call.allowed, f"{call.label}: {r.text}"
         else:
             assert_hf_error(r, 403, None, "You don't have the rights")
@@ -202,6 +202,12 @@ def test_others_may_read_a_public_repo_but_not_write_to_it(
             assert anonymous.status_code in (200, 404), f"{call.label}: {anonymous.text}"
         else:
             assert_hf_error(anonymous, 401)
+    # Taking part needs a token that may act: a read-only one may not.
+    bob_reader = token(hub, "bob", "ro", role="read")
+    discuss = [call for call in repo_calls(public) if call.access == "discuss"]
+    assert discuss
+    for call in discuss:
+        assert_hf_error(call.send(client, bob_reader.headers), 403, None, "read")
     assert state(client, alice, public) == before
 
 
