@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 from starlette.testclient import TestClient
 
+from commonshub.accounts.permissions import FINE_GRAINED_PERMISSIONS
 from commonshub.accounts.service import create_token, revoke_tokens, user_by_name
 from commonshub.hub import Hub
 from tests.conftest import Account, add_org, add_user
@@ -158,6 +159,35 @@ def test_a_revoked_token_is_refused_before_anything_else(
         assert_hf_error(r, 401, NO_CODE, INVALID_TOKEN)
     # The user's other token still works.
     assert client.get(f"/api/models/{secret}", headers=alice.headers).status_code == 200
+
+
+def test_a_fine_grained_token_for_another_repo_acts_on_no_route(
+    client: TestClient, hub: Hub, alice: Account
+) -> None:
+    prepare(client, alice, "alice/elsewhere", private=True)
+    secret = prepare(client, alice, "alice/secret", private=True)
+    public = prepare(client, alice, "alice/public")
+    with hub.db.unit_of_work(write=True) as uow:
+        owner = user_by_name(uow.session, "alice")
+        scope = {
+            "entity": {"type": "model", "name": "alice/elsewhere"},
+            "permissions": list(FINE_GRAINED_PERMISSIONS),
+        }
+        _, value = create_token(uow.session, owner, name="fg", role="fineGrained", scopes=[scope])
+    scoped = Account("alice", value)
+    before = state(client, alice, secret), state(client, alice, public)
+    for mine, absent in zip(repo_calls(secret), repo_calls("alice/absent"), strict=True):
+        # The token's user owns the repo, yet to this token it is not there.
+        r = mine.send(client, scoped.headers)
+        assert_hf_error(r, 404, "RepoNotFound", MISSING)
+        assert comparable(r) == comparable(absent.send(client, scoped.headers)), mine.label
+    for call in repo_calls(public):
+        r = call.send(client, scoped.headers)
+        if call.access in ("read", "content"):
+            assert r.status_code in (200, 404), f"{call.label}: {r.text}"
+        else:
+            assert_hf_error(r, 403, None, "fine-grained token")
+    assert (state(client, alice, secret), state(client, alice, public)) == before
 
 
 def test_a_read_only_token_reads_but_never_writes(client: TestClient, hub: Hub, alice: Account) -> None:
