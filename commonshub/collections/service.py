@@ -347,7 +347,14 @@ def create_collection(
     collection.owner = owner
     ctx.session.add(collection)
     ctx.session.flush()
-    event(ctx, "collection:create", None, collection=slug_of(collection), private=private)
+    event(
+        ctx,
+        "collection:create",
+        None,
+        namespace_id=collection.owner_id,
+        collection=slug_of(collection),
+        private=private,
+    )
     return collection
 
 
@@ -397,13 +404,20 @@ def update_collection(
         changes["position"] = collection.position
     collection.last_updated = utcnow()
     ctx.session.flush()
-    event(ctx, "collection:update", None, collection=slug_of(collection), **changes)
+    event(
+        ctx,
+        "collection:update",
+        None,
+        namespace_id=collection.owner_id,
+        collection=slug_of(collection),
+        **changes,
+    )
 
 
 def delete_collection(ctx: Context, collection: Collection) -> None:
     _require_change(ctx, collection)
     _lock_owner(ctx, collection.owner_id)
-    event(ctx, "collection:delete", None, collection=slug_of(collection))
+    event(ctx, "collection:delete", None, namespace_id=collection.owner_id, collection=slug_of(collection))
     ctx.session.delete(collection)  # its items go with it (ON DELETE CASCADE)
     ctx.session.flush()
     # Close the gap it leaves among its owner's collections.
@@ -474,6 +488,7 @@ def add_item(ctx: Context, collection: Collection, item_type: str, item_id: str,
         ctx,
         "collection:item:add",
         None,
+        namespace_id=collection.owner_id,
         collection=slug_of(collection),
         item=item.uid,
         type=item_type,
@@ -522,13 +537,28 @@ def update_item(
         changes["position"] = item.position
     collection.last_updated = utcnow()
     ctx.session.flush()
-    event(ctx, "collection:item:update", None, collection=slug_of(collection), item=item.uid, **changes)
+    event(
+        ctx,
+        "collection:item:update",
+        None,
+        namespace_id=collection.owner_id,
+        collection=slug_of(collection),
+        item=item.uid,
+        **changes,
+    )
 
 
 def delete_item(ctx: Context, collection: Collection, item: CollectionItem) -> None:
     _require_change(ctx, collection)
     _lock_owner(ctx, collection.owner_id)
-    event(ctx, "collection:item:delete", None, collection=slug_of(collection), item=item.uid)
+    event(
+        ctx,
+        "collection:item:delete",
+        None,
+        namespace_id=collection.owner_id,
+        collection=slug_of(collection),
+        item=item.uid,
+    )
     ctx.session.delete(item)
     ctx.session.flush()
     for index, rest in enumerate(_all_items(ctx, collection)):

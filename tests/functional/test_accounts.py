@@ -491,3 +491,13 @@ def test_the_hub_records_the_proxy_s_client_address_when_told_to(tmp_path: Any, 
         assert r.status_code == 200
         assert c.get("/api/admin/events", headers=root.headers).json()[0]["ip"] == "203.0.113.7"
     hub.close()
+
+
+def test_org_admins_see_their_org_s_collections_in_its_audit_log(
+    client: TestClient, hub: Hub, alice: Account
+) -> None:
+    add_org(hub, "lab", {"alice": "admin"})
+    r = client.post("/api/collections", json={"title": "Picks", "namespace": "lab"}, headers=alice.headers)
+    assert r.status_code == 200, r.text
+    events = client.get("/api/organizations/lab/events?type=collection:", headers=alice.headers).json()
+    assert [(e["type"], e["data"]["collection"]) for e in events] == [("collection:create", r.json()["slug"])]
