@@ -9,9 +9,10 @@ from __future__ import annotations
 from typing import Any, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from commonshub.accounts.schemas import DEFAULT_AVATAR as AVATAR
+from commonshub.bodies import StoredBody as _Body
 from commonshub.errors import BadRequest
 from commonshub.models import AccessRequest
 from commonshub.responses import format_date
@@ -19,21 +20,6 @@ from commonshub.responses import format_date
 Status = Literal["pending", "accepted", "rejected"]
 # The client documents this limit on rejection reasons (HfApi.reject_access_request).
 MAX_REASON_CHARS = 200
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    @field_validator("*")
-    @classmethod
-    def _storable_text(cls, value: Any) -> Any:
-        # A lone surrogate ("\ud800") or a NUL is valid JSON but no text PostgreSQL can store or
-        # compare with; the ValueError makes the request a 400 naming the field.
-        if isinstance(value, str):
-            value.encode("utf-8")
-            if "\x00" in value:
-                raise ValueError("must not contain NUL characters")
-        return value
 
 
 class RequestBody(_Body):

@@ -6,6 +6,7 @@ actions. Every write records one audit event; every check is `permissions.allowe
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -244,7 +245,7 @@ async def _set_avatar(request: Request, ctx: Context, account: Account) -> Respo
         content_type = "image/webp"
     if content_type is None:
         raise BadRequest("A picture must be a PNG, JPEG, GIF or WebP image (SVG is not accepted)")
-    version = service.hash_token(data.hex())[:16]
+    version = hashlib.sha256(data).hexdigest()[:16]
     avatar = ctx.session.get(Avatar, account.id)
     if avatar is None:
         ctx.session.add(Avatar(account_id=account.id, content_type=content_type, version=version, data=data))

@@ -39,18 +39,6 @@ Action = Literal[
     "account:manage",
     "hub:admin",
 ]
-ACTIONS: tuple[Action, ...] = (
-    "repo:read",
-    "repo:content",
-    "repo:discuss",
-    "repo:write",
-    "repo:manage",
-    "repo:create",
-    "org:read",
-    "org:manage",
-    "account:manage",
-    "hub:admin",
-)
 READ_ACTIONS = frozenset({"repo:read", "repo:content", "org:read"})
 
 # What a fine-grained token must grant for each action (the names huggingface.co uses, plus

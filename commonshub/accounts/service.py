@@ -242,6 +242,8 @@ def _resolve_scope(session: Session, user: User, scope: Any) -> dict[str, Any]:
     if unknown:
         raise BadRequest(f"Unknown permission {unknown[0]!r}: use {', '.join(FINE_GRAINED_PERMISSIONS)}")
     kind, name = entity["type"], entity["name"]
+    if "\x00" in name:  # no repo or account has one, and PostgreSQL refuses it in a query
+        raise NotFound(f"No {kind} {name!r}")
     if kind in REPO_TYPES:
         repo = session.scalar(select(Repo.id).where(Repo.type == kind, Repo.key == name.lower()))
         if repo is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from commonshub.accounts.schemas import DEFAULT_AVATAR
 from commonshub.collections import service
 from commonshub.collections.schemas import (
-    AVATAR,
     AddItemBody,
     CreateCollectionBody,
     UpdateCollectionBody,
@@ -66,7 +66,7 @@ def likers(repo_type: str, namespace: Segment, name: Segment, request: Request, 
     offset = _offset(request)
     users = service.likers(ctx, repo, offset=offset, limit=LIKERS_PAGE)
     body: list[object] = [
-        {"user": u.name, "fullname": u.fullname, "avatarUrl": AVATAR, "type": "user"}
+        {"user": u.name, "fullname": u.fullname, "avatarUrl": DEFAULT_AVATAR, "type": "user"}
         for u in users[:LIKERS_PAGE]
     ]
     return _page(request, ctx, body, offset, len(users) > LIKERS_PAGE)

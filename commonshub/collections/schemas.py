@@ -9,26 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import nh3
-from markdown_it import MarkdownIt
-from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, field_validator
+from pydantic import StrictBool, StrictInt
 
+from commonshub.accounts.schemas import DEFAULT_AVATAR as AVATAR
+from commonshub.bodies import Body as _Body
+from commonshub.markdown import render_markdown
 from commonshub.models import Account, Collection, CollectionItem, Repo
 from commonshub.responses import format_date
-
-AVATAR = "/avatars/default.svg"
-
-
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    @field_validator("*")
-    @classmethod
-    def _storable_text(cls, value: Any) -> Any:
-        # A lone surrogate ("\ud800" in JSON) is no text a database can store: a 400, not a 500.
-        if isinstance(value, str):
-            value.encode("utf-8")
-        return value
 
 
 class CreateCollectionBody(_Body):
@@ -62,13 +49,9 @@ class UpdateItemBody(_Body):
     position: StrictInt | None = None
 
 
-# Notes are Markdown for the web page; `html` is rendered with raw HTML off and then sanitized
-# (nh3), so a note can carry links and emphasis but never a script.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False})
-
-
 def note_json(text: str) -> dict[str, str]:
-    return {"text": text, "html": nh3.clean(_MARKDOWN.render(text))}
+    # Notes are Markdown for the web page, rendered like comments: links and emphasis, no script.
+    return {"text": text, "html": render_markdown(text)}
 
 
 def owner_json(owner: Account) -> dict[str, Any]:
